@@ -1,0 +1,24 @@
+"""The one text-cleaning function, shared by training and serving (no skew)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_HTML_TAG = re.compile(r"<[^>]+>")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def clean_text(text: object) -> str:
+    """Normalise one free-text field: unicode NFKC, no HTML tags, single spaces."""
+    if text is None or (isinstance(text, float) and text != text):  # None or NaN
+        return ""
+    value = unicodedata.normalize("NFKC", str(text))
+    value = _HTML_TAG.sub(" ", value).replace("\\n", " ")
+    return _WHITESPACE.sub(" ", value).strip()
+
+
+def ticket_text(subject: object, body: object) -> str:
+    """The model input for a ticket: cleaned subject and body joined by a period."""
+    parts = [clean_text(subject), clean_text(body)]
+    return ". ".join(p for p in parts if p)
