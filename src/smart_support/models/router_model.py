@@ -1,0 +1,83 @@
+"""A trained milestone: category classifier + urgency scorer + alert calibration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from smart_support.features.embeddings import shared_embedder
+from smart_support.models.base import Prediction
+from smart_support.models.urgency import AlertCalibrator
+
+
+@dataclass
+class RouterModel:
+    """Implements smart_support.models.base.TicketClassifier; picklable."""
+
+    name: str
+    classifier: Any  # sklearn-style: fit(X, y), predict_proba(X), classes_
+    urgency: Any  # fit(texts, y, embeddings), score(texts, embeddings)
+    uses_embeddings: bool = False
+    urgency_uses_embeddings: bool = False
+    embedding: Mapping[str, Any] | None = None  # {model, max_seq_length}
+    calibrator: AlertCalibrator = field(default_factory=AlertCalibrator)
+    labels: list[str] = field(default_factory=list)
+
+    @property
+    def needs_embeddings(self) -> bool:
+        return self.uses_embeddings or self.urgency_uses_embeddings
+
+    def classifier_input(self, texts: Sequence[str], embeddings: np.ndarray | None) -> Any:
+        if not self.uses_embeddings:
+            return np.asarray(texts, dtype=object)
+        if embeddings is None:
+            raise ValueError(f"{self.name} classifies sentence embeddings; none were given")
+        return embeddings
+
+    def fit_classifier(
+        self, texts: Sequence[str], y: Sequence[str], embeddings: np.ndarray | None = None
+    ) -> RouterModel:
+        self.classifier.fit(self.classifier_input(texts, embeddings), np.asarray(y))
+        self.labels = [str(c) for c in self.classifier.classes_]
+        return self
+
+    def fit_urgency(
+        self,
+        texts: Sequence[str],
+        target: np.ndarray,
+        embeddings: np.ndarray | None = None,
+    ) -> RouterModel:
+        self.urgency.fit(texts, target, embeddings if self.urgency_uses_embeddings else None)
+        return self
+
+    def calibrate_urgency(
+        self, texts: Sequence[str], target: np.ndarray, embeddings: np.ndarray | None = None
+    ) -> RouterModel:
+        self.calibrator.fit(self.raw_urgency(texts, embeddings), target)
+        return self
+
+    def raw_urgency(self, texts: Sequence[str], embeddings: np.ndarray | None) -> np.ndarray:
+        return np.asarray(
+            self.urgency.score(texts, embeddings if self.urgency_uses_embeddings else None)
+        )
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        cfg = self.embedding or {}
+        embedder = shared_embedder(str(cfg["model"]), int(cfg.get("max_seq_length", 128)))
+        return embedder.encode(list(texts))
+
+    def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> Prediction:
+        if self.needs_embeddings and embeddings is None:
+            embeddings = self.embed(texts)
+        proba = np.asarray(self.classifier.predict_proba(self.classifier_input(texts, embeddings)))
+        best = proba.argmax(axis=1)
+        urgency = self.calibrator.transform(self.raw_urgency(texts, embeddings))
+        return Prediction(
+            categories=[self.labels[i] for i in best],
+            confidences=proba[np.arange(len(best)), best],
+            urgency=urgency,
+            probabilities=proba,
+        )

@@ -1,0 +1,41 @@
+"""Import the registered router models into the BentoML model store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mlflow import MlflowClient
+
+CHAMPION_TAG = "smart-support-champion"
+FALLBACK_TAG = "smart-support-fallback"
+
+
+def import_registered(tracking: Mapping[str, Any]) -> dict[str, Any]:
+    """`bentoml.mlflow.import_model` for @champion and @fallback; returns their Bento tags."""
+    import bentoml
+
+    client = MlflowClient()
+    name = str(tracking["registered_model"])
+    imported: dict[str, Any] = {}
+    for bento_name, alias in ((CHAMPION_TAG, tracking["champion_alias"]), (FALLBACK_TAG, tracking["fallback_alias"])):
+        version = client.get_model_version_by_alias(name, alias)
+        tags = version.tags or {}
+        model = bentoml.mlflow.import_model(
+            bento_name,
+            f"models:/{name}@{alias}",
+            labels={"alias": str(alias), "milestone": str(tags.get("milestone", ""))},
+            metadata={
+                "registered_model": name,
+                "registry_version": str(version.version),
+                "milestone": str(tags.get("milestone", "")),
+                "labels": str(tags.get("labels", "")),
+                "test_macro_f1": str(tags.get("test_macro_f1", "")),
+            },
+        )
+        imported[str(alias)] = {
+            "bento_model": str(model.tag),
+            "registry_version": int(version.version),
+            "milestone": str(tags.get("milestone", "")),
+        }
+    return imported
