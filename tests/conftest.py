@@ -79,7 +79,7 @@ def tickets_csv(tmp_path: Path, tickets: pd.DataFrame) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def real_sample() -> Path:
     """The shared real sample; CI (SMART_SUPPORT_REQUIRE_DATA=1) fails instead of skipping."""
     if not SHARED_SAMPLE.exists():

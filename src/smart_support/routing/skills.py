@@ -15,7 +15,7 @@ from scipy.optimize import linear_sum_assignment
 
 DEFAULT_WEIGHT = 0.1  # skill or language an agent has not declared
 LOAD_BALANCE = 0.05  # up to 5% less affinity for an agent's last free slot: spreads ties
-FORBIDDEN = -1e9  # score of a slot whose affinity is not above min_affinity
+FORBIDDEN = -1e9  # score of a slot whose skill × language is below min_affinity
 TRIAGE = "Triage"  # the routing category of tickets that need human review
 
 
@@ -49,9 +49,13 @@ def affinity(agent: Agent, category: str, language: str, urgency: float) -> floa
     win contested slots and the best-matching agents, because the assignment maximises the
     summed affinity.
     """
+    return match(agent, category, language) * (1.0 + min(max(urgency, 0.0), 1.0))
+
+
+def match(agent: Agent, category: str, language: str) -> float:
+    """skill × language weight: how well the agent fits, whatever the urgency."""
     skill = agent.skills.get(category, DEFAULT_WEIGHT)
-    fluency = agent.languages.get(language, DEFAULT_WEIGHT)
-    return skill * fluency * (1.0 + min(max(urgency, 0.0), 1.0))
+    return skill * agent.languages.get(language, DEFAULT_WEIGHT)
 
 
 def free_slots(agents: Sequence[Agent], loads: Mapping[str, int]) -> list[tuple[int, int]]:
@@ -69,31 +73,27 @@ def assign_tickets(
     loads: Mapping[str, int],
     min_affinity: float = 0.0,
 ) -> list[str | None]:
-    """Agent id per ticket (None: no free slot with affinity above `min_affinity`)."""
+    """Agent id per ticket (None: no free slot whose skill × language reaches `min_affinity`)."""
     slots = free_slots(agents, loads)
     if not tickets or not slots:
         return [None] * len(tickets)
     raw = np.array([[affinity(agents[a], *_need(t)) for a, _ in slots] for t in tickets])
+    allowed = np.array(
+        [
+            [match(agents[a], t.category, t.language) >= min_affinity for a, _ in slots]
+            for t in tickets
+        ]
+    )
     fill = np.array([1.0 - LOAD_BALANCE * used / max(agents[a].capacity, 1) for a, used in slots])
     # A forbidden pair costs more than any allowed set can gain, so it is used only when
     # a full matching forces it, and then dropped below.
-    scores = np.where(raw > min_affinity, raw * fill, FORBIDDEN)
+    scores = np.where(allowed, raw * fill, FORBIDDEN)
     rows, cols = linear_sum_assignment(scores, maximize=True)
     result: list[str | None] = [None] * len(tickets)
     for row, col in zip(rows, cols, strict=True):
-        if raw[row, col] > min_affinity:
+        if allowed[row, col]:
             result[row] = agents[slots[col][0]].id
     return result
-
-
-def best_agent(
-    ticket: TicketNeed,
-    agents: Sequence[Agent],
-    loads: Mapping[str, int],
-    min_affinity: float = 0.0,
-) -> str | None:
-    """The free agent with the best affinity for one ticket (the waiting-queue drain)."""
-    return assign_tickets([ticket], agents, loads, min_affinity)[0]
 
 
 def _need(ticket: TicketNeed) -> tuple[str, str, float]:

@@ -137,7 +137,8 @@ class WebhookNotifier:
                 self._queue.task_done()
 
     def _deliver(self, event: WebhookEvent) -> bool:
-        if not self.url:
+        url = self.url
+        if not url:
             log.info("webhook (no url configured) %s: %s", event.kind, event.title)
             return True
         payload = slack_payload(event)
@@ -145,7 +146,7 @@ class WebhookNotifier:
             if attempt:
                 self._sleep(self.backoff_s * 2 ** (attempt - 1))
             try:
-                response = self._send(payload)
+                response = self._send(url, payload)
                 if 200 <= response.status_code < 300:
                     return True
                 log.warning("webhook answered %s (attempt %d)", response.status_code, attempt + 1)
@@ -153,13 +154,13 @@ class WebhookNotifier:
                 log.warning("webhook failed (attempt %d): %s", attempt + 1, exc)
         return False
 
-    def _send(self, payload: dict[str, Any]) -> Any:
+    def _send(self, url: str, payload: dict[str, Any]) -> Any:
         post = self._post
         if post is None:
             import httpx
 
             post = httpx.post
-        return post(self.url, json=payload, timeout=self.timeout_s)
+        return post(url, json=payload, timeout=self.timeout_s)
 
     def _report(self, ok: bool) -> None:
         if self._on_result is None:

@@ -62,34 +62,36 @@ def register_models(
     runs: Mapping[str, Mapping[str, Any]],
     metrics: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, Any]:
-    """Register the best milestone (champion if it beats the current one) and M1 (fallback)."""
+    """Register every milestone (alias = its name), move @champion to the best one only
+    when it beats the current champion, and @fallback to the fallback milestone (M1)."""
     name = str(tracking["registered_model"])
     best = best_milestone(metrics)
     labels = str(metrics[best].get("labels", ""))
     before = current_alias(client, name, tracking["champion_alias"])
-
-    def register(milestone: str) -> str:
-        tags = {"milestone": milestone, "labels": metrics[milestone].get("labels", ""),
-                SCORE_TAG: metrics[milestone]["macro_f1"]}
-        return register_version(client, name, runs[milestone]["model_uri"], tags)
-
-    best_version = register(best)
+    versions: dict[str, str] = {}
+    for milestone in sorted(metrics):
+        tags = {
+            "milestone": milestone,
+            "labels": metrics[milestone].get("labels", ""),
+            SCORE_TAG: metrics[milestone]["macro_f1"],
+        }
+        versions[milestone] = register_version(client, name, runs[milestone]["model_uri"], tags)
+        client.set_registered_model_alias(name, milestone, versions[milestone])
     promoted = should_promote(float(metrics[best]["macro_f1"]), labels, before)
     if promoted:
-        client.set_registered_model_alias(name, tracking["champion_alias"], best_version)
+        client.set_registered_model_alias(name, tracking["champion_alias"], versions[best])
     fallback = str(tracking["fallback_milestone"])
-    fallback_version = best_version if fallback == best else register(fallback)
-    client.set_registered_model_alias(name, tracking["fallback_alias"], fallback_version)
+    client.set_registered_model_alias(name, tracking["fallback_alias"], versions[fallback])
     after = current_alias(client, name, tracking["champion_alias"])
     return {
         "registered_model": name,
         "best_milestone": best,
         "best_macro_f1": float(metrics[best]["macro_f1"]),
-        "best_version": int(best_version),
         "promoted": promoted,
         "previous_champion": asdict(before) if before else None,
         "champion_version": int(after.version) if after else None,
         "champion_milestone": after.milestone if after else None,
-        "fallback_version": int(fallback_version),
+        "fallback_version": int(versions[fallback]),
+        "versions": {m: int(v) for m, v in versions.items()},
         "scores": {m: float(v["macro_f1"]) for m, v in metrics.items()},
     }
