@@ -8,7 +8,7 @@ PORT ?= 3000
 
 # Offline machines: use the shared real sample and the packaged embedding model.
 ifneq ($(wildcard $(SHARED_SAMPLE)),)
-export SMART_SUPPORT_DATA ?= $(abspath $(SHARED_SAMPLE))
+export SMART_SUPPORT_DATA ?= $(SHARED_SAMPLE)
 export HF_HUB_OFFLINE ?= 1
 endif
 export BENTOML_DO_NOT_TRACK := true
@@ -33,7 +33,7 @@ repro: setup
 	dvc exp run
 
 serve: setup
-	bentoml serve bentos --host 127.0.0.1 --port $(PORT)
+	bentoml serve bentos.service:SmartSupport --host 127.0.0.1 --port $(PORT)
 
 ## test: lint, format check and the whole test suite
 test: setup

@@ -35,13 +35,18 @@ def main(milestone: str) -> int:
     reports = Path(cfg.paths.reports)
     plots = reports / "plots"
     plots.mkdir(parents=True, exist_ok=True)
-    write_json(reports / "metrics" / f"{milestone}.json", {"milestone": milestone, "labels": cfg.labels.name, **metrics})
+    write_json(
+        reports / "metrics" / f"{milestone}.json",
+        {"milestone": milestone, "labels": cfg.labels.name, **metrics},
+    )
     with open(plots / f"{milestone}_confusion.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["actual", "predicted"])
         writer.writeheader()
         writer.writerows(confusion_rows(result.y_true, result.y_pred))
     png = plots / f"{milestone}_confusion.png"
-    confusion_png(result.y_true, result.y_pred, model.labels, png, f"{milestone} ({cfg.labels.name}) test")
+    confusion_png(
+        result.y_true, result.y_pred, model.labels, png, f"{milestone} ({cfg.labels.name}) test"
+    )
     report = report_text(result.y_true, result.y_pred, model.labels)
 
     configure(to_dict(cfg.tracking))

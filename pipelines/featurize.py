@@ -28,7 +28,10 @@ def main() -> int:
     cues = UrgencyFeatures(cfg.features.urgency_terms)
     out = Path(cfg.paths.features)
     out.mkdir(parents=True, exist_ok=True)
-    report: dict[str, object] = {"embedding_model": str(emb_cfg.model), "dimension": embedder.dimension}
+    report: dict[str, object] = {
+        "embedding_model": str(emb_cfg.model),
+        "dimension": embedder.dimension,
+    }
     for split in SPLITS:
         texts = pd.read_parquet(Path(cfg.paths.prepared) / f"{split}.parquet")["text"].tolist()
         pd.DataFrame(cues.transform(texts), columns=FEATURE_NAMES).to_parquet(
@@ -39,7 +42,10 @@ def main() -> int:
         seconds = time.perf_counter() - start
         np.save(out / f"{split}_embeddings.npy", vectors)
         log.info("%s: %d tickets embedded in %.1f s", split, len(texts), seconds)
-        report[split] = {"rows": len(texts), "embed_ms_per_ticket": 1000 * seconds / max(len(texts), 1)}
+        report[split] = {
+            "rows": len(texts),
+            "embed_ms_per_ticket": 1000 * seconds / max(len(texts), 1),
+        }
     write_json(Path(cfg.paths.reports) / "featurize.json", report)
     return 0
 

@@ -22,7 +22,17 @@ def main() -> int:
     configure(tracking)
     imported = import_registered(tracking)
     build = subprocess.run(
-        [sys.executable, "-m", "bentoml", "build", "bentos", "--output", "tag"],
+        [
+            sys.executable,
+            "-m",
+            "bentoml",
+            "build",
+            "-f",
+            "bentos/bentofile.yaml",
+            ".",
+            "--output",
+            "tag",
+        ],
         capture_output=True,
         text=True,
     )

@@ -22,7 +22,10 @@ def main() -> int:
     raw_path = Path(cfg.paths.raw)
     try:
         splits, report = prepare_tickets(
-            pd.read_parquet(raw_path), to_dict(cfg.data), to_dict(cfg.labels), cfg.seed,
+            pd.read_parquet(raw_path),
+            to_dict(cfg.data),
+            to_dict(cfg.labels),
+            cfg.seed,
             source=str(raw_path),
         )
     except SchemaError as exc:

@@ -22,8 +22,13 @@ def main() -> int:
     tracking = to_dict(cfg.tracking)
     configure(tracking)
     milestones = list(cfg.milestones)
-    runs = {m: json.loads((Path(cfg.paths.models) / m / "run.json").read_text()) for m in milestones}
-    metrics = {m: json.loads((Path(cfg.paths.reports) / "metrics" / f"{m}.json").read_text()) for m in milestones}
+    runs = {
+        m: json.loads((Path(cfg.paths.models) / m / "run.json").read_text()) for m in milestones
+    }
+    metrics = {
+        m: json.loads((Path(cfg.paths.reports) / "metrics" / f"{m}.json").read_text())
+        for m in milestones
+    }
     decision = register_models(MlflowClient(), tracking, runs, metrics)
     write_json(Path(cfg.paths.reports) / "register.json", decision)
     print(json.dumps(decision, indent=2))

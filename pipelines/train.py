@@ -33,16 +33,32 @@ def main(milestone: str) -> int:
             mlflow.log_metrics({"cv_macro_f1_mean": mean, "cv_macro_f1_std": std})
 
     with mlflow.start_run(run_name=f"{milestone}-{cfg.labels.name}") as run:
-        mlflow.set_tags({"milestone": milestone, "labels": cfg.labels.name, "git_commit": git_commit()})
+        mlflow.set_tags(
+            {"milestone": milestone, "labels": cfg.labels.name, "git_commit": git_commit()}
+        )
         mlflow.log_params({k: v for k, v in flatten(params["models"][milestone]).items()})
-        mlflow.log_params({"labels": cfg.labels.name, "seed": cfg.seed, "n_trials": cfg.tune.n_trials})
+        mlflow.log_params(
+            {"labels": cfg.labels.name, "seed": cfg.seed, "n_trials": cfg.tune.n_trials}
+        )
         mlflow.log_dict(params, "config.yaml")
-        mlflow.log_input(mlflow.data.from_pandas(train.frame, name=f"tickets-train-{cfg.labels.name}"), context="training")
+        mlflow.log_input(
+            mlflow.data.from_pandas(train.frame, name=f"tickets-train-{cfg.labels.name}"),
+            context="training",
+        )
         result = train_milestone(
-            model_cfg, params["tune"], cfg.labels.name, train, val, cfg.seed, params["urgency_alert"], log_trial
+            model_cfg,
+            params["tune"],
+            cfg.labels.name,
+            train,
+            val,
+            cfg.seed,
+            params["urgency_alert"],
+            log_trial,
         )
         if result.cv_mean is not None:
-            mlflow.log_metrics({"cv_macro_f1_mean": result.cv_mean, "cv_macro_f1_std": result.cv_std or 0.0})
+            mlflow.log_metrics(
+                {"cv_macro_f1_mean": result.cv_mean, "cv_macro_f1_std": result.cv_std or 0.0}
+            )
         mlflow.log_params({f"best.{k}": v for k, v in result.best_params.items()})
         model_uri = log_router_model(result.model, val.frame[["subject", "body"]].head(3))
 
@@ -63,7 +79,13 @@ def main(milestone: str) -> int:
             "trials": result.trials,
         },
     )
-    log.info("%s: run %s, best params %s, CV macro-F1 %s", milestone, run.info.run_id, result.best_params, result.cv_mean)
+    log.info(
+        "%s: run %s, best params %s, CV macro-F1 %s",
+        milestone,
+        run.info.run_id,
+        result.best_params,
+        result.cv_mean,
+    )
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import random
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -12,59 +12,15 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tests import models into a throw-away BentoML store, never the user's ~/bentoml.
+os.environ["BENTOML_HOME"] = tempfile.mkdtemp(prefix="smart-support-bentoml-")
+
+from smart_support.data.sources import load_tickets  # noqa: E402 - after the environment
+from smart_support.models.training import SplitData  # noqa: E402
+from tests.helpers import fit, make_tickets, splits_from  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_SAMPLE = ROOT.parent / "shared" / "data" / "tickets.csv"
-
-TEMPLATES = {
-    "Billing and Payments": [
-        ("Invoice {n} charged twice", "My credit card was charged twice for invoice {n}. Please refund the duplicate payment."),
-        ("Rechnung {n} doppelt bezahlt", "Die Rechnung {n} wurde zweimal abgebucht. Bitte erstatten Sie den Betrag."),
-        ("Wrong amount on my bill", "The bill for order {n} shows the wrong amount, please correct the invoice."),
-    ],
-    "Technical Support": [
-        ("Server {n} not responding", "Our server {n} crashed after the update and the application shows error 500."),
-        ("VPN Verbindung bricht ab", "Die VPN Verbindung zu Server {n} bricht ständig ab, bitte um Hilfe beim Netzwerk."),
-        ("Login error in the app", "The mobile app throws an error when I try to log in since version {n}."),
-    ],
-    "Legal & Compliance Requests": [
-        ("GDPR data request {n}", "Under GDPR article 15 I request a copy of all personal data you store about me."),
-        ("Datenschutz Anfrage {n}", "Bitte löschen Sie gemäß DSGVO alle meine personenbezogenen Daten, Vertrag {n}."),
-        ("Contract termination notice", "Our lawyer asks for the contract terms and the termination clause of contract {n}."),
-    ],
-    "Customer Onboarding": [
-        ("Welcome call for account {n}", "We would like to schedule the onboarding session for our new team."),
-    ],
-}
-URGENT = ["URGENT: ", "Dringend: ", "", "", ""]
-PRIORITY = {"URGENT: ": "critical", "Dringend: ": "high", "": "medium"}
-
-
-def make_tickets(n: int = 240, seed: int = 0) -> pd.DataFrame:
-    """Synthetic tickets with the Hub dataset's columns; distinct texts, four queues."""
-    rng = random.Random(seed)
-    rows = []
-    queues = list(TEMPLATES)
-    for i in range(n):
-        queue = queues[i % len(queues)]
-        subject, body = rng.choice(TEMPLATES[queue])
-        prefix = rng.choice(URGENT)
-        lang = "de" if any(w in subject for w in ("Rechnung", "Verbindung", "Datenschutz")) else "en"
-        priority = PRIORITY[prefix] if prefix else rng.choice(["medium", "low", "very_low"])
-        rows.append(
-            {
-                "subject": prefix + subject.format(n=1000 + i),
-                "body": body.format(n=1000 + i) + ("!" if prefix else ""),
-                "answer": "",
-                "type": "Incident",
-                "queue": queue,
-                "priority": priority,
-                "language": lang,
-                "version": "",
-                "source_file": "synthetic",
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 @pytest.fixture
@@ -87,3 +43,25 @@ def real_sample() -> Path:
             pytest.fail(f"{SHARED_SAMPLE} is missing")
         pytest.skip(f"{SHARED_SAMPLE} not on this machine")
     return SHARED_SAMPLE
+
+
+@pytest.fixture(scope="session")
+def tiny_splits() -> dict[str, SplitData]:
+    return splits_from(make_tickets(240))
+
+
+@pytest.fixture(scope="session")
+def tiny_m2(tiny_splits):
+    return fit("m2", tiny_splits, slot="m2")
+
+
+@pytest.fixture(scope="session")
+def real_m2(request):
+    """M2 trained on the shared real sample (default hyper-parameters, seconds)."""
+    real = request.getfixturevalue("real_sample")
+    return fit("m2", splits_from(load_tickets(str(real))), slot="m2")
+
+
+@pytest.fixture
+def texts() -> list[str]:
+    return ["Invoice 123 was charged twice, please refund", "Server down after update, error 500"]

@@ -20,7 +20,9 @@ def load_params(path: str | Path = PARAMS_FILE) -> DictConfig:
     return cfg
 
 
-def compose_config(overrides: list[str] | None = None, conf_dir: str | Path = CONF_DIR) -> DictConfig:
+def compose_config(
+    overrides: list[str] | None = None, conf_dir: str | Path = CONF_DIR
+) -> DictConfig:
     """Compose conf/ directly with Hydra, as DVC does for params.yaml (tests, notebooks)."""
     from hydra import compose, initialize_config_dir
 
@@ -45,4 +47,6 @@ def write_json(path: str | Path, payload: Any) -> None:
 
 
 def setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )

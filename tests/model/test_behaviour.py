@@ -6,10 +6,14 @@ import pytest
 @pytest.mark.parametrize(
     ("a", "b"),
     [
-        ("Hello, I am Anna Schmidt. My invoice for the Lenovo laptop was charged twice.",
-         "Hello, I am Peter Miller. My invoice for the Dell laptop was charged twice."),
-        ("Guten Tag, hier ist Max Müller. Der Server der Firma Acme ist seit heute ausgefallen.",
-         "Guten Tag, hier ist Eva Klein. Der Server der Firma Globex ist seit heute ausgefallen."),
+        (
+            "Hello, I am Anna Schmidt. My invoice for the Lenovo laptop was charged twice.",
+            "Hello, I am Peter Miller. My invoice for the Dell laptop was charged twice.",
+        ),
+        (
+            "Guten Tag, hier ist Max Müller. Der Server der Firma Acme ist seit heute ausgefallen.",
+            "Guten Tag, hier ist Eva Klein. Der Server der Firma Globex ist seit heute ausgefallen.",
+        ),
     ],
 )
 def test_names_do_not_change_the_category(real_m2, a: str, b: str) -> None:
@@ -32,9 +36,18 @@ def test_urgency_words_do_not_lower_the_score(real_m2, text: str, word: str) -> 
 @pytest.mark.parametrize(
     ("text", "category"),
     [
-        ("Invoice charged twice. I was billed twice for my subscription this month, please refund the duplicate payment.", "Billing"),
-        ("Rechnung fehlerhaft. Auf meiner letzten Rechnung wurde ein falscher Betrag abgebucht, bitte um Erstattung.", "Billing"),
-        ("Server outage. Our cloud server is down and the application returns errors after the update.", "Technical"),
+        (
+            "Invoice charged twice. I was billed twice for my subscription this month, please refund the duplicate payment.",
+            "Billing",
+        ),
+        (
+            "Rechnung fehlerhaft. Auf meiner letzten Rechnung wurde ein falscher Betrag abgebucht, bitte um Erstattung.",
+            "Billing",
+        ),
+        (
+            "Server outage. Our cloud server is down and the application returns errors after the update.",
+            "Technical",
+        ),
     ],
 )
 def test_plain_tickets_reach_the_obvious_department(real_m2, text: str, category: str) -> None:

@@ -5,7 +5,12 @@ import pytest
 from mlflow import MlflowClient
 
 from smart_support.models.pyfunc import load_router, log_router_model
-from smart_support.tracking.registry import Champion, best_milestone, register_models, should_promote
+from smart_support.tracking.registry import (
+    Champion,
+    best_milestone,
+    register_models,
+    should_promote,
+)
 
 TRACKING = {
     "registered_model": "router-test",
@@ -30,7 +35,10 @@ def test_promote_only_on_improvement(candidate, current, promote) -> None:
 
 
 def test_best_milestone_prefers_the_earlier_one_on_a_tie() -> None:
-    assert best_milestone({"m1": {"macro_f1": 0.9}, "m2": {"macro_f1": 0.9}, "m3": {"macro_f1": 0.8}}) == "m1"
+    assert (
+        best_milestone({"m1": {"macro_f1": 0.9}, "m2": {"macro_f1": 0.9}, "m3": {"macro_f1": 0.8}})
+        == "m1"
+    )
 
 
 @pytest.fixture
@@ -47,7 +55,10 @@ def runs(tmp_path, tiny_m2, tiny_splits):
 
 
 def metrics(m1: float, m2: float) -> dict:
-    return {"m1": {"macro_f1": m1, "labels": "three_way"}, "m2": {"macro_f1": m2, "labels": "three_way"}}
+    return {
+        "m1": {"macro_f1": m1, "labels": "three_way"},
+        "m2": {"macro_f1": m2, "labels": "three_way"},
+    }
 
 
 def test_register_promotes_then_keeps_the_better_champion(runs) -> None:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from smart_support.models.training import SplitData
-from tests.model.conftest import assert_valid_prediction, fit, with_embeddings
+from tests.helpers import assert_valid_prediction, fit, with_embeddings
 
 
 @pytest.mark.parametrize(("option", "slot"), [("m1", "m1"), ("m2", "m2")])
@@ -30,7 +30,9 @@ def test_embedding_milestone_embeds_by_itself_when_serving(tiny_splits) -> None:
 
 
 def test_finetuned_transformer_option_trains_a_few_steps(tiny_splits) -> None:
-    model = fit("m3_finetune", tiny_splits, slot="m3", max_train_samples=32, max_length=32, epochs=1.0)
+    model = fit(
+        "m3_finetune", tiny_splits, slot="m3", max_train_samples=32, max_length=32, epochs=1.0
+    )
     assert_valid_prediction(model, tiny_splits["test"].texts[:8])
 
 

@@ -152,16 +152,19 @@ def test_a_broken_result_callback_does_not_stop_delivery(sleeps) -> None:
 
 
 def test_a_full_queue_drops_the_event_as_a_failure(results) -> None:
-    release = threading.Event()
+    in_flight, release = threading.Event(), threading.Event()
 
     def blocked(url: str, json: dict[str, Any], timeout: float) -> Response:
+        in_flight.set()
         release.wait(5)
         return Response(200)
 
     notifier = WebhookNotifier(URL, post=blocked, on_result=results.append, max_queue=1)
-    for _ in range(3):  # one in flight, one queued, one dropped
-        notifier.notify(EVENT)
-    assert results[:1] == [False]
+    notifier.notify(EVENT)
+    assert in_flight.wait(5)
+    notifier.notify(EVENT)  # queued
+    notifier.notify(EVENT)  # dropped
+    assert results == [False]
     release.set()
     assert notifier.drain(5)
     notifier.close()

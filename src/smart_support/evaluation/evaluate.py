@@ -29,7 +29,9 @@ def evaluate_model(model: RouterModel, test: SplitData, alert_threshold: float) 
     metrics = classification_metrics(
         y_true, y_pred, model.labels, test.frame.loc[labelled, "language"].tolist()
     )
-    metrics.update(urgency_metrics(test.frame["urgency"].to_numpy(), prediction.urgency, alert_threshold))
+    metrics.update(
+        urgency_metrics(test.frame["urgency"].to_numpy(), prediction.urgency, alert_threshold)
+    )
     metrics["test_tickets"] = float(labelled.sum())
     return Evaluation(metrics, y_true, y_pred)
 

@@ -19,10 +19,14 @@ def classification_metrics(
     true, pred, langs = np.asarray(y_true), np.asarray(y_pred), np.asarray(languages)
     out: dict[str, float] = {
         "accuracy": float(accuracy_score(true, pred)),
-        "macro_f1": float(f1_score(true, pred, labels=list(labels), average="macro", zero_division=0)),
+        "macro_f1": float(
+            f1_score(true, pred, labels=list(labels), average="macro", zero_division=0)
+        ),
     }
     per_class = f1_score(true, pred, labels=list(labels), average=None, zero_division=0)
-    out.update({f"f1_{label}": float(score) for label, score in zip(labels, per_class, strict=True)})
+    out.update(
+        {f"f1_{label}": float(score) for label, score in zip(labels, per_class, strict=True)}
+    )
     for lang in ("en", "de"):
         mask = langs == lang
         if mask.any():  # over the classes that occur in this language's tickets
@@ -39,7 +43,9 @@ def _precision_recall(alert: np.ndarray, positive: np.ndarray) -> tuple[float, f
     return hits / max(float(alert.sum()), 1.0), hits / max(float(positive.sum()), 1.0)
 
 
-def urgency_metrics(target: np.ndarray, score: np.ndarray, alert_threshold: float) -> dict[str, float]:
+def urgency_metrics(
+    target: np.ndarray, score: np.ndarray, alert_threshold: float
+) -> dict[str, float]:
     """MAE and Spearman against the priority target; precision/recall of S > threshold."""
     alert = score > alert_threshold
     out = {
@@ -60,10 +66,14 @@ def confusion_rows(y_true: Sequence[str], y_pred: Sequence[str]) -> list[dict[st
 
 
 def report_text(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> str:
-    return str(classification_report(y_true, y_pred, labels=list(labels), zero_division=0, digits=3))
+    return str(
+        classification_report(y_true, y_pred, labels=list(labels), zero_division=0, digits=3)
+    )
 
 
-def confusion_png(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str], path: Any, title: str) -> None:
+def confusion_png(
+    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str], path: Any, title: str
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

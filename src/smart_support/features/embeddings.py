@@ -36,6 +36,7 @@ class SentenceEmbedder:
 
         self.model_name = model
         self.batch_size = batch_size
+        self.max_seq_length = max_seq_length
         try:
             self._model = SentenceTransformer(resolve_model_path(model), device=device)
         except Exception as exc:  # noqa: BLE001 - re-raised with the model named

@@ -10,7 +10,7 @@ them, and they merge (docs/dedup_threshold.md measures why floods need this).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
@@ -169,10 +169,12 @@ class Deduplicator:
         window_s: float = 300.0,
         incident_after: int = 10,
         dimension: int = 384,
+        merge_groups: bool = True,  # False only to measure what transitivity buys
     ) -> None:
         self.threshold = threshold
         self.window_s = window_s
         self.incident_after = incident_after
+        self.merge_groups = merge_groups
         self.window = DedupWindow(dimension)
 
     def observe(
@@ -188,6 +190,8 @@ class Deduplicator:
         """
         self.window.prune(created_at - self.window_s)
         decision = self.window.decide(embedding, self.threshold, ticket_id, has_incident)
+        if not self.merge_groups:
+            decision = replace(decision, merged_groups=())
         self.window.merge(decision.group_id, decision.merged_groups)
         self.window.add(ticket_id, decision.group_id, embedding, created_at)
         size = self.window.group_size(decision.group_id)

@@ -84,6 +84,66 @@ DE_APP_OUTAGE: tuple[tuple[str, str], ...] = (
     ("Serverproblem", "Die App kann keine Verbindung zu Ihrem Server herstellen, bitte prüfen."),
 )
 
+# One incident told the way real floods usually are: many customers, one symptom, close
+# wording (the login page answers 503 since this morning). English and German versions.
+EN_LOGIN_503: tuple[tuple[str, str], ...] = (
+    ("Cannot log in", "Since this morning I cannot log in, the login page shows error 503."),
+    ("Login page error 503", "The login page returns 503 Service Unavailable since this morning."),
+    ("Login not possible", "I can't log in since this morning - login page error 503."),
+    ("Error 503 at login", "Since early this morning every login attempt ends with error 503."),
+    (
+        "Unable to sign in",
+        "Unable to sign in since this morning, the login page says 503 Service Unavailable.",
+    ),
+    ("Login down?", "Is login down? Since this morning I only get a 503 error on the login page."),
+    ("503 on login", "Our users cannot log in since this morning, the login page gives a 503."),
+    ("Can't log into my account", "Since this morning I can't log into my account, error 503."),
+    ("Login page unavailable", "The login page has been unavailable since this morning, 503."),
+    ("Login error 503", "Trying to log in since this morning, always error 503 on the login page."),
+    ("Cannot access login", "Login fails since this morning: 503 Service Unavailable."),
+    ("Login broken since morning", "Login is broken since this morning, the page shows 503."),
+    ("Problem logging in", "Problem logging in since this morning, error 503 on the login page."),
+    (
+        "Service unavailable at login",
+        "Login page shows 'Service Unavailable 503' since this morning, cannot log in.",
+    ),
+)
+
+DE_LOGIN_503: tuple[tuple[str, str], ...] = (
+    (
+        "Login nicht möglich",
+        "Seit heute Morgen kann ich mich nicht einloggen, Login-Seite Fehler 503.",
+    ),
+    (
+        "Fehler 503 beim Login",
+        "Die Login-Seite liefert seit heute früh Fehler 503 Service Unavailable.",
+    ),
+    ("Anmeldung funktioniert nicht", "Seit heute Morgen geht die Anmeldung nicht, Fehler 503."),
+    (
+        "Kein Login möglich",
+        "Kein Login möglich seit heute Morgen, immer Fehler 503 auf der Login-Seite.",
+    ),
+    ("Login-Seite Fehler 503", "Beim Einloggen kommt seit heute Morgen nur Fehler 503."),
+    ("Login ausgefallen?", "Ist der Login ausgefallen? Seit heute Morgen kommt Fehler 503."),
+    (
+        "Einloggen nicht möglich",
+        "Unsere Mitarbeiter können sich seit heute Morgen nicht einloggen, Fehler 503.",
+    ),
+    ("Kann mich nicht anmelden", "Seit heute früh kann ich mich nicht anmelden, Login meldet 503."),
+    (
+        "Login-Seite nicht erreichbar",
+        "Die Login-Seite ist seit heute Morgen nicht erreichbar, 503.",
+    ),
+    ("Fehler 503", "Jeder Login-Versuch endet seit heute Morgen mit Fehler 503."),
+    ("Login kaputt", "Der Login ist seit heute Morgen kaputt, die Seite zeigt Fehler 503."),
+    ("Problem beim Einloggen", "Seit heute Morgen ein Problem beim Einloggen, Fehler 503."),
+    (
+        "Service Unavailable beim Login",
+        "Login-Seite zeigt seit heute Morgen 'Service Unavailable 503', Anmeldung unmöglich.",
+    ),
+    ("Login gestört", "Seit heute Morgen ist der Login gestört: Fehler 503 beim Anmelden."),
+)
+
 # Everyday traffic: billing, legal and other technical issues, English and German.
 UNRELATED: tuple[tuple[str, str], ...] = (
     ("Charged twice", "My credit card was charged twice for the March invoice, please refund one."),
@@ -127,4 +187,6 @@ def texts(pairs: tuple[tuple[str, str], ...]) -> list[str]:
 FLOODS: dict[str, tuple[tuple[str, str], ...]] = {
     "en_login_outage": EN_LOGIN_OUTAGE,
     "de_app_outage": DE_APP_OUTAGE,
+    "en_login_503": EN_LOGIN_503,
+    "de_login_503": DE_LOGIN_503,
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from smart_support.clock import Clock, SystemClock
 from smart_support.routing.skills import Agent
@@ -31,6 +31,7 @@ from smart_support.serving.ticket_routing import TicketRouting
 from smart_support.serving.window_cache import WindowCache
 
 
+@runtime_checkable
 class Store(Protocol):
     # tickets
     def record_routing(self, tickets: Sequence[NewTicket]) -> list[RoutingOutcome]: ...

@@ -30,6 +30,10 @@ class TicketRouting:
     def record_routing(self, tickets: Sequence[NewTicket]) -> list[RoutingOutcome]:
         """Dedup, store and assign a batch atomically; a known ticket_id returns its stored
         result instead (exactly-once for retried async jobs)."""
+        with self._window.lock:  # the cache is this process's: one routing thread at a time
+            return self._record_routing(tickets)
+
+    def _record_routing(self, tickets: Sequence[NewTicket]) -> list[RoutingOutcome]:
         now = self._clock.now()
         try:
             with self._db.transaction() as conn:

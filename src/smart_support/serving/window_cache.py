@@ -2,13 +2,14 @@
 
 Ticket rows never change their embedding or time, so only rows with a higher sequence number
 than the last one seen are read; group merges are replayed from `group_merges` the same way.
-Refresh only inside a write transaction (BEGIN IMMEDIATE): the database lock then also
-serialises the threads of this process around the cache.
+Use it only while holding `lock` and inside a write transaction (BEGIN IMMEDIATE), so the
+rows it reads cannot change underneath and no other thread of this process touches it.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import numpy as np
 
@@ -20,6 +21,7 @@ class WindowCache:
     def __init__(self, settings: DedupSettings, dimension: int = 384) -> None:
         self.settings = settings
         self.dimension = dimension
+        self.lock = threading.Lock()
         self.reset()
 
     def reset(self) -> None:

@@ -18,7 +18,10 @@ def import_registered(tracking: Mapping[str, Any]) -> dict[str, Any]:
     client = MlflowClient()
     name = str(tracking["registered_model"])
     imported: dict[str, Any] = {}
-    for bento_name, alias in ((CHAMPION_TAG, tracking["champion_alias"]), (FALLBACK_TAG, tracking["fallback_alias"])):
+    for bento_name, alias in (
+        (CHAMPION_TAG, tracking["champion_alias"]),
+        (FALLBACK_TAG, tracking["fallback_alias"]),
+    ):
         version = client.get_model_version_by_alias(name, alias)
         tags = version.tags or {}
         model = bentoml.mlflow.import_model(

@@ -46,13 +46,17 @@ def current_alias(client: MlflowClient, name: str, alias: str) -> Champion | Non
     )
 
 
-def register_version(client: MlflowClient, name: str, model_uri: str, tags: Mapping[str, Any]) -> str:
+def register_version(
+    client: MlflowClient, name: str, model_uri: str, tags: Mapping[str, Any]
+) -> str:
     try:
         client.get_registered_model(name)
     except MlflowException:
         client.create_registered_model(name)
     run_id = model_uri.split("/")[1] if model_uri.startswith("runs:/") else None
-    version = client.create_model_version(name, source=model_uri, run_id=run_id, tags={k: str(v) for k, v in tags.items()})
+    version = client.create_model_version(
+        name, source=model_uri, run_id=run_id, tags={k: str(v) for k, v in tags.items()}
+    )
     return str(version.version)
 
 

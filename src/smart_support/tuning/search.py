@@ -25,13 +25,19 @@ def suggest(trial: optuna.Trial, space: Mapping[str, Mapping[str, Any]]) -> dict
     for name, spec in space.items():
         kind = spec["type"]
         if kind == "float":
-            params[name] = trial.suggest_float(name, spec["low"], spec["high"], log=spec.get("log", False))
+            params[name] = trial.suggest_float(
+                name, spec["low"], spec["high"], log=spec.get("log", False)
+            )
         elif kind == "int":
-            params[name] = trial.suggest_int(name, spec["low"], spec["high"], log=spec.get("log", False))
+            params[name] = trial.suggest_int(
+                name, spec["low"], spec["high"], log=spec.get("log", False)
+            )
         elif kind == "categorical":
             params[name] = trial.suggest_categorical(name, list(spec["choices"]))
         else:
-            raise ValueError(f"search space {name}: unknown type {kind!r} (float, int, categorical)")
+            raise ValueError(
+                f"search space {name}: unknown type {kind!r} (float, int, categorical)"
+            )
     return params
 
 
@@ -56,9 +62,13 @@ def cross_validate(
     return float(np.mean(scores)), float(np.std(scores))
 
 
-def study_name(prefix: str, milestone: str, labels: str, space: Mapping[str, Any], model: Mapping[str, Any]) -> str:
+def study_name(
+    prefix: str, milestone: str, labels: str, space: Mapping[str, Any], model: Mapping[str, Any]
+) -> str:
     """Stable per search problem, so a re-run resumes the same study."""
-    digest = hashlib.sha1(json.dumps([space, model], sort_keys=True, default=str).encode()).hexdigest()
+    digest = hashlib.sha1(
+        json.dumps([space, model], sort_keys=True, default=str).encode()
+    ).hexdigest()
     return f"{prefix}-{milestone}-{labels}-{digest[:8]}"
 
 

@@ -1,0 +1,193 @@
+"""BentoML services: thin adapters over smart_support.serving (no business logic here).
+
+`Classifier` holds the models (champion behind the circuit breaker, fallback) and the dedup
+encoder; `SmartSupport` is the HTTP front: it depends on `Classifier` and owns the shared state.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+try:  # a Bento ships src/ beside bentos/; a dev checkout has the package installed
+    import smart_support  # noqa: F401
+except ImportError:  # pragma: no cover - inside a built Bento without the package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import bentoml
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.responses import Response
+
+from smart_support.serving.api_models import BatchIn, BatchOut, JobAccepted, RouteResult, TicketIn
+from smart_support.serving.bento_models import CHAMPION, FALLBACK, build_model_router
+from smart_support.serving.model_router import Classified
+from smart_support.serving.runtime import Runtime, fault_injection_enabled, load_serve_settings
+from smart_support.serving.ticket_service import InputError
+
+STATIC = Path(__file__).resolve().parents[1] / "src" / "smart_support" / "serving" / "static"
+if not STATIC.exists():  # installed package (inside a Bento)
+    import smart_support.serving
+
+    STATIC = Path(smart_support.serving.__file__).parent / "static"
+
+app = FastAPI(title="Smart-Support", description="Ticket routing: read endpoints, jobs and the UI")
+
+
+def error(message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+@app.exception_handler(RequestValidationError)
+async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    return error(f"invalid request: {exc.errors()[0].get('msg', 'bad input')}", 422)
+
+
+@app.exception_handler(KeyError)
+async def _unknown(request: Request, exc: KeyError) -> JSONResponse:
+    return error(f"not found: {exc.args[0] if exc.args else 'unknown id'}", 404)
+
+
+@bentoml.service(name="smart-support-classifier", workers=1, traffic={"timeout": 60})
+class Classifier:
+    """Champion + fallback + dedup encoder, loaded and warmed up before the worker is ready."""
+
+    champion = CHAMPION
+    fallback = FALLBACK
+
+    def __init__(self) -> None:
+        self.router = build_model_router(load_serve_settings(), self.champion, self.fallback)
+
+    @bentoml.api(batchable=True, max_batch_size=128, max_latency_ms=5000)
+    def classify(self, texts: list[str]) -> list[dict[str, Any]]:
+        return [
+            {
+                "category": c.category,
+                "confidence": c.confidence,
+                "urgency": c.urgency,
+                "model_used": c.model_used,
+                "embedding": c.embedding.tolist(),
+            }
+            for c in self.router.classify(texts)
+        ]
+
+    @bentoml.api
+    def health(self) -> dict[str, Any]:
+        return self.router.health()
+
+    @bentoml.api
+    def inject_delay(self, delay_ms: float) -> dict[str, Any]:
+        """Fault injection (tests, benchmarks): slow the champion down by `delay_ms`."""
+        if not fault_injection_enabled():
+            return {"enabled": False}
+        self.router.delay_s = max(0.0, delay_ms) / 1000.0
+        return {"enabled": True, "delay_ms": delay_ms}
+
+
+@bentoml.service(name="smart-support", workers=1, traffic={"timeout": 60})
+@bentoml.asgi_app(app, path="/")
+class SmartSupport:
+    """The routing API. JSON in and out; every error is a 4xx {"error": ...}."""
+
+    classifier = bentoml.depends(Classifier)
+
+    def __init__(self) -> None:
+        self.runtime = Runtime.build(load_serve_settings(), self._classify, self.classifier.health)
+
+    def _classify(self, texts: list[str]) -> list[Classified]:
+        import numpy as np
+
+        rows = self.classifier.classify(texts)
+        return [
+            Classified(
+                category=r["category"],
+                confidence=float(r["confidence"]),
+                urgency=float(r["urgency"]),
+                model_used=r["model_used"],
+                embedding=np.asarray(r["embedding"], dtype=np.float32),
+            )
+            for r in rows
+        ]
+
+    def _route(self, tickets: list[TicketIn]) -> list[dict[str, Any]] | Response:
+        try:
+            return self.runtime.service.route(tickets)
+        except InputError as exc:
+            return error(str(exc), exc.status)
+
+    @bentoml.api(route="/route", input_spec=TicketIn)
+    def route(self, **ticket: Any) -> RouteResult:
+        """Route one ticket: category, urgency, dedup, agent."""
+        results = self._route([TicketIn(**ticket)])
+        return results if isinstance(results, Response) else RouteResult(**results[0])  # type: ignore[return-value]
+
+    @bentoml.api(route="/route/batch", input_spec=BatchIn)
+    def route_batch(self, tickets: list[TicketIn]) -> BatchOut:
+        """Route up to 100 tickets as one batch (joint agent assignment)."""
+        results = self._route(list(tickets))
+        return results if isinstance(results, Response) else BatchOut(results=results)  # type: ignore[return-value]
+
+    @bentoml.api(route="/route/async", input_spec=TicketIn)
+    def route_async(self, ctx: bentoml.Context, **ticket: Any) -> JobAccepted:
+        """Accept a ticket for routing in the background: 202 with a job id."""
+        try:
+            job_id = self.runtime.submit(TicketIn(**ticket))
+        except InputError as exc:
+            return error(str(exc), exc.status)  # type: ignore[return-value]
+        ctx.response.status_code = 202
+        return JobAccepted(job_id=job_id, status="queued")
+
+    @app.get("/route/async/{job_id}")
+    def job(self, job_id: str) -> dict[str, Any]:
+        return self.runtime.job(job_id)
+
+    @app.get("/health")
+    def health(self) -> dict[str, Any]:
+        return self.runtime.health()
+
+    @app.get("/stats")
+    def stats(self) -> dict[str, Any]:
+        return self.runtime.stats()
+
+    @app.get("/incidents")
+    def incidents(self) -> dict[str, Any]:
+        return self.runtime.incidents()
+
+    @app.get("/incidents/{incident_id}")
+    def incident(self, incident_id: str) -> dict[str, Any]:
+        return self.runtime.incident(incident_id)
+
+    @app.get("/agents")
+    def agents(self) -> dict[str, Any]:
+        return self.runtime.agents()
+
+    @app.get("/triage")
+    def triage(self) -> dict[str, Any]:
+        return self.runtime.triage()
+
+    @app.post("/tickets/{ticket_id}/resolve")
+    def resolve(self, ticket_id: str) -> dict[str, Any]:
+        return self.runtime.resolve(ticket_id)
+
+    @app.post("/admin/faults")
+    def faults(self, delay_ms: float = 0.0) -> Any:
+        if not fault_injection_enabled():
+            return error("fault injection is disabled (set SMART_SUPPORT_FAULT_INJECTION=1)", 404)
+        return self.classifier.inject_delay(delay_ms=delay_ms)
+
+    @app.get("/ui")
+    def ui(self) -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/ui/{name}")
+    def ui_asset(self, name: str) -> Any:
+        path = STATIC / name
+        if name not in {"app.js", "style.css"} or not path.exists():
+            return error(f"no UI asset {name!r}", 404)
+        return FileResponse(path)
+
+    @bentoml.on_shutdown
+    def shutdown(self) -> None:
+        self.runtime.close()

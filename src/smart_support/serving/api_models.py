@@ -1,0 +1,60 @@
+"""Request and response bodies of the HTTP API (see docs/api.md)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TicketIn(BaseModel):
+    """One incoming ticket. Unknown fields are rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(min_length=1, pattern=r"\S", description="ticket subject (not blank)")
+    body: str = Field(min_length=1, pattern=r"\S", description="ticket body (not blank)")
+    language: str | None = Field(
+        default=None, pattern=r"^[A-Za-z]{2}$", description="ISO 639-1 code; detected if absent"
+    )
+    customer_id: str | None = Field(default=None, max_length=200)
+
+
+class DedupOut(BaseModel):
+    is_duplicate: bool
+    master_incident_id: str | None
+    similarity: float
+
+
+class RouteResult(BaseModel):
+    ticket_id: str
+    category: str
+    confidence: float
+    needs_review: bool
+    urgency_score: float
+    urgency_level: str
+    model_used: str
+    agent: str | None
+    queue_position: int | None
+    dedup: DedupOut
+    latency_ms: float
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tickets: list[TicketIn] = Field(min_length=1, description="1 to max_batch (100) tickets")
+
+
+class BatchOut(BaseModel):
+    results: list[RouteResult]
+
+
+class JobAccepted(BaseModel):
+    job_id: str
+    status: str
+
+
+class JobOut(BaseModel):
+    job_id: str
+    status: str
+    result: RouteResult | None = None
+    error: str | None = None

@@ -1,0 +1,68 @@
+"""The two router models in the BentoML model store, loaded for serving."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import bentoml
+
+from smart_support.models.pyfunc import unwrap
+from smart_support.models.router_model import RouterModel
+from smart_support.routing.breaker import CircuitBreaker
+from smart_support.serving.model_router import ModelInfo, ModelRouter, dedup_embedder
+from smart_support.serving.settings import ServeSettings
+from smart_support.serving.store import StateStore
+from smart_support.tracking.packaging import CHAMPION_TAG, FALLBACK_TAG
+
+log = logging.getLogger(__name__)
+
+CHAMPION = bentoml.models.BentoModel(f"{CHAMPION_TAG}:latest")
+FALLBACK = bentoml.models.BentoModel(f"{FALLBACK_TAG}:latest")
+
+
+class ModelLoadError(RuntimeError):
+    """A model the service needs is missing or unreadable; the service must not start."""
+
+
+def load_bento_router(ref: Any) -> tuple[RouterModel, ModelInfo]:
+    tag = str(getattr(ref, "tag", ref))
+    try:
+        stored = bentoml.models.get(tag)
+        router = unwrap(bentoml.mlflow.load_model(stored))
+    except Exception as exc:  # noqa: BLE001 - any failure here means: refuse to start
+        raise ModelLoadError(
+            f"cannot load model {tag!r} ({type(exc).__name__}: {exc}); run the pipeline's "
+            "package stage (make repro) to import it from the MLflow registry"
+        ) from exc
+    meta = stored.info.metadata
+    info = ModelInfo(
+        milestone=str(meta.get("milestone", router.name)),
+        version=str(meta.get("registry_version", "")),
+        source=str(stored.tag),
+    )
+    return router, info
+
+
+def build_model_router(
+    settings: ServeSettings, champion_ref: Any, fallback_ref: Any
+) -> ModelRouter:
+    champion, champion_info = load_bento_router(champion_ref)
+    fallback, fallback_info = load_bento_router(fallback_ref)
+    store = StateStore.from_settings(settings)
+    breaker = CircuitBreaker(
+        latency_threshold_s=settings.breaker.latency_threshold_s,
+        slow_calls_to_open=settings.breaker.slow_calls_to_open,
+        cooldown_s=settings.breaker.cooldown_s,
+        on_trip=lambda: store.increment("breaker_trips"),
+    )
+    router = ModelRouter(
+        champion,
+        fallback,
+        breaker,
+        dedup_embedder(max_seq_length=settings.dedup.max_seq_length),
+        info={"champion": champion_info, "fallback": fallback_info},
+    )
+    router.warm_up()
+    log.info("serving %s (champion) and %s (fallback)", champion_info.source, fallback_info.source)
+    return router

@@ -1,0 +1,70 @@
+"""Background worker for async jobs: claim atomically, route idempotently, complete once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+
+from pydantic import ValidationError
+
+from smart_support.serving.api_models import TicketIn
+from smart_support.serving.store import Store
+from smart_support.serving.ticket_service import InputError, TicketService
+
+log = logging.getLogger(__name__)
+
+
+class JobWorker:
+    def __init__(self, store: Store, service: TicketService, poll_interval_s: float = 0.2) -> None:
+        self.store = store
+        self.service = service
+        self.poll_interval_s = poll_interval_s
+        self.worker_id = f"worker-{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> bool:
+        """Process one queued job; False when there was none."""
+        job = self.store.claim_job(self.worker_id)
+        if job is None:
+            return False
+        try:
+            ticket = TicketIn.model_validate(job.payload)
+            # The job id is the ticket id: a job re-run after a crash finds its routing stored.
+            result = self.service.route([ticket], ticket_ids=[job.job_id])[0]
+        except (ValidationError, InputError) as exc:
+            self.store.fail_job(job.job_id, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a job failure must not kill the worker
+            log.exception("job %s failed", job.job_id)
+            self.store.fail_job(job.job_id, f"{type(exc).__name__}: {exc}")
+        else:
+            self.store.complete_job(job.job_id, result)
+        return True
+
+    def drain(self) -> int:
+        """Process jobs until none is queued (tests); returns how many ran."""
+        count = 0
+        while self.run_once():
+            count += 1
+        return count
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name=self.worker_id, daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # noqa: BLE001 - e.g. database busy: retry on the next poll
+                log.exception("job worker %s: claim failed", self.worker_id)
+                busy = False
+            if not busy:
+                self._stop.wait(self.poll_interval_s)

@@ -1,0 +1,119 @@
+"""Classify tickets with the champion behind a circuit breaker, the fallback when it is open.
+
+Each ticket is embedded once: when the champion classifies sentence embeddings with the same
+encoder as dedup, the same vectors serve both.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from smart_support.features.embeddings import PACKAGED_MODEL, SentenceEmbedder, shared_embedder
+from smart_support.models.base import Prediction
+from smart_support.models.router_model import RouterModel
+from smart_support.routing.breaker import CircuitBreaker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Classified:
+    category: str
+    confidence: float
+    urgency: float
+    model_used: str
+    embedding: np.ndarray
+
+
+@dataclass
+class ModelInfo:
+    milestone: str
+    version: str
+    source: str
+
+
+class ModelRouter:
+    """Champion (primary) → fallback switch; `delay_s` injects latency for fault tests."""
+
+    def __init__(
+        self,
+        champion: RouterModel,
+        fallback: RouterModel,
+        breaker: CircuitBreaker,
+        dedup_embedder: SentenceEmbedder,
+        info: dict[str, ModelInfo] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.champion = champion
+        self.fallback = fallback
+        self.breaker = breaker
+        self.embedder = dedup_embedder
+        self.info = info or {}
+        self.delay_s = 0.0
+        self._sleep = sleep
+        self._shared_vectors = _same_encoder(champion, dedup_embedder)
+
+    def classify(self, texts: Sequence[str]) -> list[Classified]:
+        texts = list(texts)
+        if not texts:
+            return []
+        vectors = self.embedder.encode(texts)
+        prediction, used = self._predict(texts, vectors)
+        return [
+            Classified(
+                category=prediction.categories[i],
+                confidence=float(prediction.confidences[i]),
+                urgency=float(prediction.urgency[i]),
+                model_used=used,
+                embedding=vectors[i],
+            )
+            for i in range(len(texts))
+        ]
+
+    def _predict(self, texts: list[str], vectors: np.ndarray) -> tuple[Prediction, str]:
+        if self.breaker.allow_primary():
+            start = time.perf_counter()
+            try:
+                if self.delay_s > 0:
+                    self._sleep(self.delay_s)
+                embeddings = vectors if self._shared_vectors else None
+                prediction = self.champion.predict(texts, embeddings)
+            except Exception:  # noqa: BLE001 - a failing champion must not fail the route
+                log.exception("champion %s failed; routing by the fallback", self.champion.name)
+                self.breaker.record(time.perf_counter() - start, failed=True)
+            else:
+                self.breaker.record((time.perf_counter() - start) / len(texts))
+                return prediction, self.champion.name
+        return self.fallback.predict(texts), self.fallback.name
+
+    def warm_up(self) -> None:
+        """Run every model once so the first request costs what the rest cost."""
+        sample = ["Warm-up ticket. The invoice was charged twice and the server is down."]
+        vectors = self.embedder.encode(sample)
+        self.champion.predict(sample, vectors if self._shared_vectors else None)
+        self.fallback.predict(sample)
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "models": {role: vars(info) for role, info in self.info.items()},
+            "breaker": self.breaker.snapshot(),
+        }
+
+
+def _same_encoder(model: RouterModel, embedder: SentenceEmbedder) -> bool:
+    cfg = model.embedding or {}
+    return (
+        model.needs_embeddings
+        and str(cfg.get("model", PACKAGED_MODEL)) == embedder.model_name
+        and int(cfg.get("max_seq_length", 128)) == embedder.max_seq_length
+    )
+
+
+def dedup_embedder(model: str = PACKAGED_MODEL, max_seq_length: int = 128) -> SentenceEmbedder:
+    return shared_embedder(model, max_seq_length)

@@ -1,0 +1,136 @@
+"""Everything one service worker needs, assembled once at start-up (the service only wires)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from smart_support.clock import Clock, SystemClock
+from smart_support.config import PARAMS_FILE, load_params
+from smart_support.routing.webhook import WebhookNotifier
+from smart_support.serving.api_models import TicketIn
+from smart_support.serving.job_worker import JobWorker
+from smart_support.serving.settings import ServeSettings
+from smart_support.serving.store import StateStore
+from smart_support.serving.ticket_service import Classify, TicketService
+
+ENV_PARAMS = "SMART_SUPPORT_PARAMS"
+ENV_STORE = "SMART_SUPPORT_STORE"
+ENV_WEBHOOK = "SMART_SUPPORT_WEBHOOK_URL"
+ENV_FAULTS = "SMART_SUPPORT_FAULT_INJECTION"
+
+
+def load_serve_settings(params: str | Path | None = None) -> ServeSettings:
+    """conf/serve as composed into params.yaml, with deploy-time overrides from the environment."""
+    cfg = load_params(params or os.environ.get(ENV_PARAMS, PARAMS_FILE))
+    settings = ServeSettings.from_config(cfg.serve)
+    if store := os.environ.get(ENV_STORE):
+        settings = dataclasses.replace(
+            settings, store=dataclasses.replace(settings.store, path=store)
+        )
+    if url := os.environ.get(ENV_WEBHOOK):
+        settings = dataclasses.replace(
+            settings, webhook=dataclasses.replace(settings.webhook, url=url)
+        )
+    return settings
+
+
+def fault_injection_enabled() -> bool:
+    return os.environ.get(ENV_FAULTS, "") == "1"
+
+
+@dataclass
+class Runtime:
+    settings: ServeSettings
+    store: StateStore
+    service: TicketService
+    worker: JobWorker
+    notifier: WebhookNotifier
+    classifier_health: Callable[[], dict[str, Any]]
+    clock: Clock = field(default_factory=SystemClock)
+    started_at: float = 0.0
+
+    @classmethod
+    def build(
+        cls,
+        settings: ServeSettings,
+        classify: Classify,
+        classifier_health: Callable[[], dict[str, Any]],
+        clock: Clock | None = None,
+        start_worker: bool = True,
+    ) -> Runtime:
+        clock = clock or SystemClock()
+        store = StateStore.from_settings(settings, clock)
+
+        def count(ok: bool) -> None:
+            store.increment("webhook_fires" if ok else "webhook_failures")
+
+        hook = settings.webhook
+        notifier = WebhookNotifier(
+            hook.url,
+            timeout_s=hook.timeout_s,
+            retries=hook.retries,
+            backoff_s=hook.backoff_s,
+            on_result=count,
+        )
+        service = TicketService(settings, store, classify, notifier)
+        worker = JobWorker(store, service, settings.jobs.poll_interval_s)
+        if start_worker:
+            worker.start()
+        return cls(
+            settings, store, service, worker, notifier, classifier_health, clock, clock.now()
+        )
+
+    def submit(self, ticket: TicketIn) -> str:
+        self.service.check([ticket])
+        return self.store.enqueue_job(ticket.model_dump())
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        job = self.store.get_job(job_id)
+        return {
+            "job_id": job.job_id,
+            "status": job.status,
+            "result": job.result,
+            "error": job.error,
+        }
+
+    def health(self) -> dict[str, Any]:
+        classifier = self.classifier_health()
+        state = classifier.get("breaker", {}).get("state", "closed")
+        return {
+            "status": "ok" if state == "closed" else "degraded",
+            "models": classifier.get("models", {}),
+            "breaker": classifier.get("breaker", {}),
+            "uptime_s": round(self.clock.now() - self.started_at, 1),
+        }
+
+    def stats(self) -> dict[str, Any]:
+        stats = self.store.stats()
+        breaker = self.classifier_health().get("breaker", {})
+        stats["breaker"] = {**stats.get("breaker", {}), "state": breaker.get("state", "closed")}
+        return stats
+
+    def incidents(self) -> dict[str, Any]:
+        return {"incidents": [dataclasses.asdict(i) for i in self.store.list_incidents()]}
+
+    def incident(self, incident_id: str) -> dict[str, Any]:
+        return dataclasses.asdict(self.store.get_incident(incident_id))
+
+    def agents(self) -> dict[str, Any]:
+        loads = [dataclasses.asdict(a) for a in self.store.agent_loads()]
+        return {"agents": loads, "waiting": self.store.waiting_count()}
+
+    def triage(self) -> dict[str, Any]:
+        return {"tickets": [dataclasses.asdict(t) for t in self.store.triage_queue()]}
+
+    def resolve(self, ticket_id: str) -> dict[str, Any]:
+        return dataclasses.asdict(self.store.resolve_ticket(ticket_id))
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.notifier.close()
+        self.store.close()

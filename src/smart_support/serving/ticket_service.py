@@ -1,0 +1,132 @@
+"""The routing use case: classify → dedup → assign → notify. Plain Python, no server."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from smart_support.routing.language import detect_language
+from smart_support.routing.webhook import WebhookNotifier, incident_event, urgent_ticket_event
+from smart_support.serving.api_models import TicketIn
+from smart_support.serving.model_router import Classified
+from smart_support.serving.records import NewTicket, RoutingOutcome
+from smart_support.serving.settings import ServeSettings
+from smart_support.serving.store import Store
+from smart_support.text import ticket_text
+
+log = logging.getLogger(__name__)
+
+Classify = Callable[[list[str]], list[Classified]]
+
+
+class InputError(ValueError):
+    """Bad request content; the message says what was wrong (HTTP 4xx)."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class TicketService:
+    settings: ServeSettings
+    store: Store
+    classify: Classify
+    notifier: WebhookNotifier
+
+    def check(self, tickets: Sequence[TicketIn]) -> None:
+        """Limits the schema cannot express (they come from conf/serve)."""
+        if len(tickets) > self.settings.max_batch:
+            raise InputError(
+                f"batch of {len(tickets)} tickets is over the limit of {self.settings.max_batch}; "
+                "split it into smaller batches",
+                status=413,
+            )
+        for index, ticket in enumerate(tickets):
+            where = f"ticket {index}: " if len(tickets) > 1 else ""
+            if not ticket.subject.strip() or not ticket.body.strip():
+                raise InputError(f"{where}subject and body must not be empty or whitespace")
+            if len(ticket.body) > self.settings.max_body_chars:
+                raise InputError(
+                    f"{where}body has {len(ticket.body)} characters; the limit is "
+                    f"{self.settings.max_body_chars}",
+                    status=413,
+                )
+            if len(ticket.subject) > self.settings.max_subject_chars:
+                raise InputError(
+                    f"{where}subject is longer than {self.settings.max_subject_chars} characters",
+                    status=413,
+                )
+
+    def route(
+        self, tickets: Sequence[TicketIn], ticket_ids: Sequence[str] | None = None
+    ) -> list[dict]:
+        """Route a batch jointly; `ticket_ids` makes routing idempotent (async jobs)."""
+        start = time.perf_counter()
+        self.check(tickets)
+        texts = [ticket_text(t.subject, t.body) for t in tickets]
+        classified = self.classify(texts)
+        ids = list(ticket_ids) if ticket_ids else [uuid.uuid4().hex for _ in tickets]
+        new = [
+            self._new_ticket(ticket_id, ticket, text, result)
+            for ticket_id, ticket, text, result in zip(ids, tickets, texts, classified, strict=True)
+        ]
+        outcomes = self.store.record_routing(new)
+        latency_ms = 1000 * (time.perf_counter() - start)
+        for ticket, outcome in zip(new, outcomes, strict=True):
+            self._notify(ticket, outcome)
+        return [self._result(t, o, latency_ms) for t, o in zip(new, outcomes, strict=True)]
+
+    def _new_ticket(
+        self, ticket_id: str, ticket: TicketIn, text: str, result: Classified
+    ) -> NewTicket:
+        language = (ticket.language or "").lower() or detect_language(text)
+        return NewTicket(
+            ticket_id=ticket_id,
+            subject=ticket.subject.strip()[:200],
+            category=result.category,
+            confidence=result.confidence,
+            needs_review=result.confidence < self.settings.review_threshold,
+            urgency=result.urgency,
+            model_used=result.model_used,
+            language=language,
+            embedding=result.embedding,
+        )
+
+    def _notify(self, ticket: NewTicket, outcome: RoutingOutcome) -> None:
+        incident = outcome.dedup.master_incident_id
+        if outcome.incident_created and incident:
+            size = self.settings.dedup.incident_after + 1
+            self.notifier.notify(incident_event(incident, ticket.subject, size))
+        elif incident is None and self.settings.urgency.is_alert(ticket.urgency):
+            self.notifier.notify(
+                urgent_ticket_event(
+                    ticket.ticket_id,
+                    ticket.subject,
+                    ticket.category,
+                    ticket.urgency,
+                    outcome.agent_id,
+                )
+            )
+
+    def _result(self, ticket: NewTicket, outcome: RoutingOutcome, latency_ms: float) -> dict:
+        return {
+            "ticket_id": ticket.ticket_id,
+            "category": ticket.category,
+            "confidence": round(ticket.confidence, 4),
+            "needs_review": ticket.needs_review,
+            "urgency_score": round(ticket.urgency, 4),
+            "urgency_level": self.settings.urgency.level(ticket.urgency),
+            "model_used": ticket.model_used,
+            "agent": outcome.agent_id,
+            "queue_position": outcome.queue_position,
+            "dedup": {
+                "is_duplicate": outcome.dedup.is_duplicate,
+                "master_incident_id": outcome.dedup.master_incident_id,
+                "similarity": round(outcome.dedup.similarity, 4),
+            },
+            "latency_ms": round(latency_ms, 2),
+        }

@@ -1,0 +1,77 @@
+"""A real (small) champion and fallback, registered in MLflow and imported into BentoML."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pytest
+import yaml
+from mlflow import MlflowClient
+
+from smart_support.config import compose_config, to_dict
+from smart_support.evaluation.evaluate import evaluate_model
+from smart_support.models.pyfunc import log_router_model
+from smart_support.tracking.packaging import import_registered
+from smart_support.tracking.registry import register_models
+from tests.helpers import fit
+
+
+@pytest.fixture(scope="session")
+def tracking(tmp_path_factory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("mlflow")
+    tracking = to_dict(compose_config().tracking)
+    tracking["tracking_uri"] = f"sqlite:///{root}/mlflow.db"
+    return tracking
+
+
+@pytest.fixture(scope="session")
+def bento_models(tracking, tiny_splits) -> dict[str, Any]:
+    """M2 as champion, M1 as fallback: trained, logged, registered, imported."""
+    mlflow.set_tracking_uri(tracking["tracking_uri"])
+    mlflow.set_experiment("serving-tests")
+    example = tiny_splits["test"].frame[["subject", "body"]].head(2)
+    runs, metrics = {}, {}
+    for milestone in ("m1", "m2"):
+        model = fit(milestone, tiny_splits, slot=milestone)
+        with mlflow.start_run():
+            runs[milestone] = {"model_uri": log_router_model(model, example)}
+        scores = evaluate_model(model, tiny_splits["test"], 0.8).metrics
+        metrics[milestone] = {
+            **scores,
+            "labels": "three_way",
+            "macro_f1": scores["macro_f1"] + (milestone == "m2"),
+        }
+    register_models(MlflowClient(), tracking, runs, metrics)
+    imported = import_registered(tracking)
+    mlflow.set_tracking_uri(None)
+    return imported
+
+
+def write_params(path: Path, store: Path, **serve: Any) -> Path:
+    cfg = to_dict(compose_config())
+    cfg["serve"]["store"]["path"] = str(store)
+    cfg["serve"].update(serve)
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture(scope="session")
+def client(bento_models, tmp_path_factory) -> Iterator[Any]:
+    """The BentoML service through its ASGI app (dependencies run in-process).
+
+    One app per session: BentoML registers process-wide metrics when an app starts.
+    Tests therefore compare before/after numbers instead of assuming an empty store.
+    """
+    from starlette.testclient import TestClient
+
+    root = tmp_path_factory.mktemp("service")
+    os.environ["SMART_SUPPORT_PARAMS"] = str(write_params(root / "params.yaml", root / "state.db"))
+    os.environ["SMART_SUPPORT_FAULT_INJECTION"] = "1"
+    from bentos.service import SmartSupport
+
+    with TestClient(SmartSupport.to_asgi()) as test_client:
+        yield test_client

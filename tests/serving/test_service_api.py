@@ -1,0 +1,116 @@
+"""The BentoML service through its ASGI app, with small real models (no mocked outputs)."""
+
+from __future__ import annotations
+
+import pytest
+
+TICKET = {
+    "subject": "Invoice charged twice",
+    "body": "My card was charged twice for invoice 1042, please refund.",
+}
+
+
+def test_route_returns_the_documented_fields(client) -> None:
+    response = client.post("/route", json=TICKET)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {
+        "ticket_id",
+        "category",
+        "confidence",
+        "needs_review",
+        "urgency_score",
+        "urgency_level",
+        "model_used",
+        "agent",
+        "queue_position",
+        "dedup",
+        "latency_ms",
+    }
+    assert body["category"] in {"Billing", "Technical", "Legal"}
+    assert 0 <= body["urgency_score"] <= 1
+    assert body["model_used"] == "m2"
+    assert body["agent"] is not None or body["queue_position"] is not None
+
+
+def test_batch_routes_every_ticket(client) -> None:
+    response = client.post("/route/batch", json={"tickets": [TICKET] * 5})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["results"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "fragment"),
+    [
+        ("/route", {"subject": " ", "body": "x"}, "subject"),
+        ("/route", {"subject": "ok", "body": "\n\t "}, "body"),
+        ("/route", {"subject": "ok"}, "body"),
+        ("/route", {"subject": 5, "body": "text"}, "subject"),
+        ("/route", {**TICKET, "priority": "high"}, "priority"),
+        ("/route", {**TICKET, "body": "x" * 20001}, "20000"),
+        ("/route/batch", {"tickets": [TICKET] * 101}, "100"),
+        ("/route/batch", {"tickets": []}, "tickets"),
+    ],
+)
+def test_bad_input_is_a_4xx_json_error(client, path: str, payload: dict, fragment: str) -> None:
+    response = client.post(path, json=payload)
+    assert 400 <= response.status_code < 500, response.text
+    assert fragment in response.text
+
+
+def test_invalid_json_is_a_4xx(client) -> None:
+    response = client.post(
+        "/route", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500
+
+
+@pytest.mark.parametrize("path", ["/incidents/nope", "/route/async/nope"])
+def test_unknown_ids_are_404(client, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "error" in response.json()
+
+
+def test_resolve_unknown_ticket_is_404(client) -> None:
+    assert client.post("/tickets/nope/resolve").status_code == 404
+
+
+def test_async_job_is_accepted_and_completed(client) -> None:
+    response = client.post("/route/async", json=TICKET)
+    assert response.status_code == 202, response.text
+    job_id = response.json()["job_id"]
+    status = client.get(f"/route/async/{job_id}").json()
+    assert status["status"] in {"queued", "running", "done"}
+
+
+def test_stats_count_what_was_routed(client) -> None:
+    before = client.get("/stats").json()
+    for _ in range(3):
+        client.post("/route", json=TICKET)
+    stats = client.get("/stats").json()
+    assert stats["total_tickets"] == before["total_tickets"] + 3
+    assert sum(stats["by_model"].values()) == stats["total_tickets"]
+    assert sum(stats["urgency_histogram"]["counts"]) == stats["total_tickets"]
+
+
+def test_health_names_the_models_and_the_breaker(client) -> None:
+    health = client.get("/health").json()
+    assert health["models"]["champion"]["milestone"] == "m2"
+    assert health["models"]["fallback"]["milestone"] == "m1"
+    assert health["breaker"]["state"] == "closed"
+
+
+def test_resolving_frees_the_agent(client) -> None:
+    routed = client.post("/route", json=TICKET).json()
+    before = {a["id"]: a["load"] for a in client.get("/agents").json()["agents"]}
+    answer = client.post(f"/tickets/{routed['ticket_id']}/resolve").json()
+    after = {a["id"]: a["load"] for a in client.get("/agents").json()["agents"]}
+    assert answer["freed_agent"] == routed["agent"]
+    assert after[routed["agent"]] == before[routed["agent"]] - 1
+
+
+def test_ui_page_and_assets_are_served(client) -> None:
+    assert "ticket-form" in client.get("/ui").text
+    assert client.get("/ui/app.js").status_code == 200
+    assert client.get("/ui/nope.js").status_code == 404

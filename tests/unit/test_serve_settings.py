@@ -1,0 +1,76 @@
+"""Serving settings: conf/serve builds typed settings, urgency levels, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra.utils
+import pytest
+from omegaconf import OmegaConf
+
+from smart_support.config import compose_config
+from smart_support.serving.settings import ServeSettings
+
+CONF = Path(__file__).resolve().parents[2] / "conf" / "serve" / "default.yaml"
+
+
+@pytest.fixture(scope="module")
+def settings() -> ServeSettings:
+    return ServeSettings.from_config(OmegaConf.load(CONF))
+
+
+def test_the_composed_serve_config_instantiates_to_settings() -> None:
+    built = hydra.utils.instantiate(compose_config().serve)
+    assert isinstance(built, ServeSettings)
+    assert built == ServeSettings.from_config(compose_config().serve)
+
+
+def test_defaults_match_the_service_contract(settings: ServeSettings) -> None:
+    assert settings.review_threshold == 0.5
+    assert settings.max_batch == 100
+    assert settings.urgency.alert_threshold == 0.8
+    assert settings.dedup.window_s == 300
+    assert settings.dedup.incident_after == 10
+    assert settings.breaker.latency_threshold_s == 0.5
+    assert settings.webhook.url is None
+
+
+def test_roster_covers_every_category_and_language(settings: ServeSettings) -> None:
+    skills = {s for agent in settings.agents for s in agent.skills}
+    languages = {lang for agent in settings.agents for lang in agent.languages}
+    assert {"Billing", "Technical", "Legal", "Triage"} <= skills
+    assert {"en", "de", "es", "fr", "pt"} <= languages
+    assert all(3 <= agent.capacity <= 8 for agent in settings.agents)
+    assert len({agent.id for agent in settings.agents}) == len(settings.agents)
+
+
+@pytest.mark.parametrize(
+    ("score", "level"),
+    [
+        (1.0, "critical"),
+        (0.8, "critical"),
+        (0.79, "high"),
+        (0.6, "high"),
+        (0.4, "medium"),
+        (0.1, "low"),
+    ],
+)
+def test_urgency_level_is_the_highest_cut_off_reached(
+    settings: ServeSettings, score: float, level: str
+) -> None:
+    assert settings.urgency.level(score) == level
+
+
+def test_alert_fires_only_above_the_threshold(settings: ServeSettings) -> None:
+    assert settings.urgency.is_alert(0.81)
+    assert not settings.urgency.is_alert(0.8)
+
+
+def test_an_unknown_key_is_named_in_the_error() -> None:
+    with pytest.raises(ValueError, match="threshhold"):
+        ServeSettings.from_config({"dedup": {"threshhold": 0.5}})
+
+
+def test_settings_are_frozen(settings: ServeSettings) -> None:
+    with pytest.raises(AttributeError):
+        settings.max_batch = 5  # type: ignore[misc]
