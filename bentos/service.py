@@ -74,7 +74,8 @@ class Classifier:
         ]
 
     @bentoml.api
-    def health(self) -> dict[str, Any]:
+    def model_status(self) -> dict[str, Any]:
+        """Model versions and circuit-breaker state (named so it cannot clash with client methods)."""
         return self.router.health()
 
     @bentoml.api
@@ -94,7 +95,9 @@ class SmartSupport:
     classifier = bentoml.depends(Classifier)
 
     def __init__(self) -> None:
-        self.runtime = Runtime.build(load_serve_settings(), self._classify, self.classifier.health)
+        self.runtime = Runtime.build(
+            load_serve_settings(), self._classify, lambda: self.classifier.model_status()
+        )
 
     def _classify(self, texts: list[str]) -> list[Classified]:
         import numpy as np
@@ -187,6 +190,13 @@ class SmartSupport:
         if name not in {"app.js", "style.css"} or not path.exists():
             return error(f"no UI asset {name!r}", 404)
         return FileResponse(path)
+
+    @bentoml.on_startup
+    async def start_job_worker(self) -> None:
+        """Async jobs are claimed from the shared store by every worker (atomic claim)."""
+        import asyncio
+
+        self._job_task = asyncio.get_running_loop().create_task(self.runtime.worker.run_forever())
 
     @bentoml.on_shutdown
     def shutdown(self) -> None:

@@ -75,3 +75,14 @@ def client(bento_models, tmp_path_factory) -> Iterator[Any]:
 
     with TestClient(SmartSupport.to_asgi()) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def served(bento_models, tmp_path) -> Iterator[Any]:
+    """`bentoml serve` on a loopback port with the fixture models (BENTOML_HOME is shared)."""
+    from smart_support.serving.local_server import LocalServer
+
+    params = write_params(tmp_path / "params.yaml", tmp_path / "state.db")
+    env = {"SMART_SUPPORT_PARAMS": str(params), "SMART_SUPPORT_FAULT_INJECTION": "1"}
+    with LocalServer(env=env, log_path=tmp_path / "serve.log") as server:
+        yield server

@@ -1,4 +1,8 @@
-"""Semantic dedup: grouping rules on hand-made vectors, then floods with real MiniLM vectors."""
+"""Semantic dedup: grouping rules on hand-made vectors, then floods with real MiniLM vectors.
+
+The real-vector tests use the configured setting (conf/serve dedup: threshold, rule,
+min_matches), chosen in docs/dedup_threshold.md on real ticket traffic.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,23 @@ from smart_support.clock import FakeClock
 from smart_support.routing.dedup import (
     Deduplicator,
     DedupWindow,
+    GroupingRule,
     IncidentAction,
     incident_action,
 )
-from smart_support.routing.flood_samples import DE_APP_OUTAGE, EN_LOGIN_OUTAGE, UNRELATED, texts
+from smart_support.routing.flood_samples import (
+    DE_APP_OUTAGE,
+    DE_LOGIN_503,
+    EN_LOGIN_503,
+    EN_LOGIN_OUTAGE,
+    UNRELATED,
+    texts,
+)
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "serve" / "default.yaml"
 DIM = 8
+LINK = GroupingRule.LINK
+DENSE = GroupingRule.DENSE
 
 
 def unit(*values: float) -> np.ndarray:
@@ -59,20 +73,115 @@ def test_similarity_equal_to_the_threshold_is_not_a_duplicate() -> None:
     assert decision.group_id == "new"
 
 
-def test_ticket_close_to_a_group_centroid_but_no_member_is_a_duplicate() -> None:
-    window = DedupWindow(DIM)
-    for i in range(4):  # members at cosine 0.5 from the query, spread in different directions
+def spread_group(window: DedupWindow) -> None:
+    """Four members at cosine 0.5 from unit(1), spread in different directions."""
+    for i in range(4):
         member = np.zeros(DIM, dtype=np.float32)
         member[0], member[1 + i] = 0.5, np.sqrt(0.75)
         window.add(f"m{i}", "group", member, 0.0)
-    decision = window.decide(unit(1), 0.6, new_group_id="new")
+
+
+@pytest.mark.parametrize("rule", [LINK, GroupingRule.NEAREST, GroupingRule.CENTROID])
+def test_ticket_close_to_a_group_centroid_but_no_member_is_a_duplicate(rule) -> None:
+    window = DedupWindow(DIM)
+    spread_group(window)
+    decision = window.decide(unit(1), 0.6, new_group_id="new", rule=rule)
     assert decision.is_duplicate
     assert decision.group_id == "group"
     assert decision.similarity > 0.7
 
 
+def test_dense_rule_ignores_centroids() -> None:
+    window = DedupWindow(DIM)
+    spread_group(window)
+    decision = window.decide(unit(1), 0.6, new_group_id="new", rule=DENSE, min_matches=3)
+    assert not decision.is_duplicate
+    assert decision.similarity > 0.7  # still reported: the centroid is that close
+
+
+def test_centroid_rule_treats_a_lone_ticket_as_its_own_centroid() -> None:
+    window = DedupWindow(DIM)
+    window.add("a", "a", unit(1, 0), 0.0)
+    decision = window.decide(unit(1, 0.1), 0.6, "new", rule=GroupingRule.CENTROID)
+    assert (decision.is_duplicate, decision.group_id) == (True, "a")
+
+
+def test_centroid_rule_does_not_join_on_a_single_close_member() -> None:
+    window = DedupWindow(DIM)
+    window.add("close", "g", unit(1, 0), 0.0)
+    window.add("far", "g", unit(0, 1), 0.0)  # centroid at 45 degrees
+    assert window.decide(unit(1, 0.05), 0.9, "new", rule=LINK).is_duplicate
+    assert not window.decide(unit(1, 0.05), 0.9, "new", rule=GroupingRule.CENTROID).is_duplicate
+
+
+def dense_group(window: DedupWindow, close: int, far: int) -> None:
+    """A group with `close` copies of unit(1, 0) and `far` copies of unit(0, 1)."""
+    for i in range(close):
+        window.add(f"c{i}", "g", unit(1, 0), 0.0)
+    for i in range(far):
+        window.add(f"f{i}", "g", unit(0, 1), 0.0)
+
+
+@pytest.mark.parametrize(
+    ("close", "far", "joins"),
+    [
+        (1, 0, True),  # a lone ticket: one match is all there is
+        (1, 1, False),  # a pair: both members must match
+        (2, 0, True),
+        (2, 3, False),  # a group of five: three members must match
+        (3, 2, True),
+    ],
+)
+def test_dense_rule_needs_min_of_min_matches_and_group_size_members(
+    close: int, far: int, joins: bool
+) -> None:
+    window = DedupWindow(DIM)
+    dense_group(window, close, far)
+    decision = window.decide(unit(1, 0.1), 0.6, "new", rule=DENSE, min_matches=3)
+    assert decision.is_duplicate is joins
+    assert decision.group_id == ("g" if joins else "new")
+
+
+def test_dense_rule_never_merges_groups() -> None:
+    dedup = Deduplicator(threshold=0.6, incident_after=10, dimension=DIM, rule=DENSE)
+    dedup.observe("a", unit(1, 0), 0.0, no_incident)
+    dedup.observe("b", unit(0, 1), 1.0, no_incident)
+    outcome = dedup.observe("bridge", unit(1, 0.9), 2.0, no_incident)
+    assert (outcome.decision.group_id, outcome.decision.merged_groups) == ("a", ())
+    assert sorted(set(dedup.window.group_ids)) == ["a", "b"]
+
+
+def chain(n: int) -> np.ndarray:
+    """Unit vectors turning 30 degrees at a time: neighbours at cosine 0.87, two apart 0.5."""
+    angles = np.radians(30.0) * np.arange(n)
+    vectors = np.zeros((n, DIM), dtype=np.float32)
+    vectors[:, 0], vectors[:, 1] = np.cos(angles), np.sin(angles)
+    return vectors
+
+
+def test_a_chain_of_neighbours_is_one_group_under_link_but_not_under_dense() -> None:
+    link = Deduplicator(0.8, dimension=DIM, rule=LINK)
+    dense = Deduplicator(0.8, dimension=DIM, rule=DENSE, min_matches=3)
+    for i, vector in enumerate(chain(12)):
+        link.observe(f"t{i}", vector, float(i), no_incident)
+        dense.observe(f"t{i}", vector, float(i), no_incident)
+    assert len(set(link.window.group_ids)) == 1
+    assert max(dense.window.group_size(g) for g in dense.window.group_ids) <= 2
+
+
+@pytest.mark.parametrize("min_matches", [0, -1])
+def test_min_matches_below_one_is_rejected(min_matches: int) -> None:
+    with pytest.raises(ValueError, match="min_matches"):
+        Deduplicator(0.6, min_matches=min_matches)
+
+
+def test_an_unknown_rule_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        Deduplicator(0.6, rule="single-link")
+
+
 def test_ticket_bridging_two_groups_merges_them() -> None:
-    dedup = Deduplicator(threshold=0.6, incident_after=10, dimension=DIM)
+    dedup = Deduplicator(threshold=0.6, incident_after=10, dimension=DIM, rule=LINK)
     dedup.observe("a", unit(1, 0), 0.0, no_incident)
     dedup.observe("b", unit(0, 1), 1.0, no_incident)
     outcome = dedup.observe("bridge", unit(1, 0.9), 2.0, no_incident)
@@ -86,7 +195,7 @@ def test_a_group_with_an_incident_absorbs_a_more_similar_group_without_one() -> 
     window = DedupWindow(DIM)
     window.add("a", "a", unit(1, 0), 0.0)
     window.add("b", "b", unit(0, 1), 0.0)
-    decision = window.decide(unit(1, 0.9), 0.6, "new", has_incident=lambda g: g == "b")
+    decision = window.decide(unit(1, 0.9), 0.6, "new", lambda g: g == "b", rule=LINK)
     assert decision.group_id == "b"
     assert decision.merged_groups == ("a",)
 
@@ -95,7 +204,7 @@ def test_two_groups_with_their_own_incidents_never_merge() -> None:
     window = DedupWindow(DIM)
     window.add("a", "a", unit(1, 0), 0.0)
     window.add("b", "b", unit(0, 1), 0.0)
-    decision = window.decide(unit(1, 0.9), 0.6, "new", has_incident=lambda g: True)
+    decision = window.decide(unit(1, 0.9), 0.6, "new", lambda g: True, rule=LINK)
     assert decision.group_id == "a"
     assert decision.merged_groups == ()
 
@@ -149,8 +258,9 @@ def replay(
     return actions, incidents
 
 
-def test_the_eleventh_copy_opens_the_incident_and_later_ones_attach() -> None:
-    dedup = Deduplicator(0.6, incident_after=10, dimension=DIM)
+@pytest.mark.parametrize("rule", list(GroupingRule))
+def test_the_eleventh_copy_opens_the_incident_and_later_ones_attach(rule) -> None:
+    dedup = Deduplicator(0.6, incident_after=10, dimension=DIM, rule=rule)
     actions, _ = replay(dedup, np.stack([unit(1)] * 13))
     assert actions[:10] == [IncidentAction.NONE] * 10
     assert actions[10:] == [IncidentAction.CREATE, IncidentAction.ATTACH, IncidentAction.ATTACH]
@@ -162,7 +272,7 @@ def test_copies_spread_wider_than_the_window_never_open_an_incident() -> None:
     assert IncidentAction.CREATE not in actions
 
 
-# --- real MiniLM vectors (the configured threshold) --------------------------------------
+# --- real MiniLM vectors (the configured setting) ----------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -173,8 +283,21 @@ def embed() -> Callable[[list[str]], np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def threshold() -> float:
-    return float(OmegaConf.load(CONF).dedup.threshold)
+def settings():
+    from smart_support.serving.settings import DedupSettings
+
+    return DedupSettings(**OmegaConf.to_container(OmegaConf.load(CONF).dedup))
+
+
+@pytest.fixture
+def dedup(settings) -> Deduplicator:
+    return Deduplicator(
+        settings.threshold,
+        settings.window_s,
+        settings.incident_after,
+        rule=settings.rule,
+        min_matches=settings.min_matches,
+    )
 
 
 def incidents_of(dedup: Deduplicator, vectors: np.ndarray) -> list[list[str]]:
@@ -185,46 +308,62 @@ def incidents_of(dedup: Deduplicator, vectors: np.ndarray) -> list[list[str]]:
     return [[t for t, g in members if g == group] for group in incidents]
 
 
-def test_flood_of_exact_copies_is_one_incident(embed, threshold: float) -> None:
-    vectors = embed(texts(EN_LOGIN_OUTAGE[:1]) * 15)
-    incidents = incidents_of(Deduplicator(threshold), vectors)
-    assert [len(members) for members in incidents] == [15]
+def test_flood_of_exact_copies_is_one_incident(embed, dedup: Deduplicator) -> None:
+    vectors = embed(texts(EN_LOGIN_503[:1]) * 15)
+    assert [len(members) for members in incidents_of(dedup, vectors)] == [15]
 
 
-@pytest.mark.parametrize("flood", [EN_LOGIN_OUTAGE, DE_APP_OUTAGE], ids=["english", "german"])
-def test_flood_of_paraphrases_is_one_incident_holding_every_ticket(embed, threshold, flood) -> None:
-    assert len(flood) >= 12
-    incidents = incidents_of(Deduplicator(threshold), embed(texts(flood)))
+def test_flood_of_close_paraphrases_is_one_incident_holding_every_ticket(embed, dedup) -> None:
+    assert len(EN_LOGIN_503) >= 12
+    incidents = incidents_of(dedup, embed(texts(EN_LOGIN_503)))
+    assert [len(members) for members in incidents] == [len(EN_LOGIN_503)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="all-MiniLM-L6-v2 puts loose or German paraphrases of one outage no closer than "
+    "real tickets on a shared topic; the setting that keeps real traffic free of false "
+    "incidents misses them (docs/dedup_threshold.md)",
+)
+@pytest.mark.parametrize(
+    "flood", [EN_LOGIN_OUTAGE, DE_APP_OUTAGE, DE_LOGIN_503], ids=["en-loose", "de-loose", "de"]
+)
+def test_loose_or_german_paraphrase_flood_is_one_incident(embed, dedup, flood) -> None:
+    incidents = incidents_of(dedup, embed(texts(flood)))
     assert [len(members) for members in incidents] == [len(flood)]
 
 
-def test_unrelated_tickets_stay_apart(embed, threshold: float) -> None:
-    dedup = Deduplicator(threshold)
+@pytest.mark.parametrize(
+    "flood", [EN_LOGIN_OUTAGE, DE_APP_OUTAGE, DE_LOGIN_503], ids=["en-loose", "de-loose", "de"]
+)
+def test_a_missed_flood_still_opens_no_mixed_or_extra_incident(embed, dedup, flood) -> None:
+    assert len(incidents_of(dedup, embed(texts(flood)))) <= 1
+
+
+def test_unrelated_tickets_stay_apart(embed, dedup: Deduplicator) -> None:
     replay(dedup, embed(texts(UNRELATED)))
     assert len(set(dedup.window.group_ids)) == len(UNRELATED)
 
 
-def test_interleaved_floods_and_unrelated_tickets_give_one_pure_incident_per_flood(
-    embed, threshold: float
-) -> None:
-    sources = ["en"] * len(EN_LOGIN_OUTAGE) + ["de"] * len(DE_APP_OUTAGE) + ["u"] * len(UNRELATED)
-    vectors = embed(texts(EN_LOGIN_OUTAGE) + texts(DE_APP_OUTAGE) + texts(UNRELATED))
+def test_interleaved_floods_and_unrelated_tickets_give_one_pure_incident(embed, dedup) -> None:
+    groups = {"tight": EN_LOGIN_503, "en": EN_LOGIN_OUTAGE, "de": DE_APP_OUTAGE, "u": UNRELATED}
+    sources = [name for name, pairs in groups.items() for _ in pairs]
+    vectors = embed([text for pairs in groups.values() for text in texts(pairs)])
     order = np.random.default_rng(7).permutation(len(sources))
-    incidents = incidents_of(Deduplicator(threshold), vectors[order])
-    kinds = sorted(sorted({sources[order[int(t[1:])]] for t in members}) for members in incidents)
-    assert kinds == [["de"], ["en"]]  # one incident per flood, nothing else inside
-    assert sorted(len(m) for m in incidents) == sorted([len(EN_LOGIN_OUTAGE), len(DE_APP_OUTAGE)])
+    incidents = incidents_of(dedup, vectors[order])
+    kinds = [sorted({sources[order[int(t[1:])]] for t in members}) for members in incidents]
+    assert kinds == [["tight"]]  # the close flood, nothing else inside
+    assert [len(m) for m in incidents] == [len(EN_LOGIN_503)]
 
 
-def test_store_opens_each_flood_incident_once(tmp_path, embed, threshold: float) -> None:
+def test_store_opens_the_flood_incident_once(tmp_path, embed, settings) -> None:
     from smart_support.serving.records import NewTicket
-    from smart_support.serving.settings import DedupSettings
     from smart_support.serving.store import StateStore
 
-    pairs = [*EN_LOGIN_OUTAGE, *DE_APP_OUTAGE, *UNRELATED]
+    pairs = [*EN_LOGIN_503, *EN_LOGIN_OUTAGE, *DE_APP_OUTAGE, *UNRELATED]
     order = np.random.default_rng(3).permutation(len(pairs))
     vectors = embed(texts(pairs))
-    store = StateStore(tmp_path / "s.db", FakeClock(), dedup=DedupSettings(threshold=threshold))
+    store = StateStore(tmp_path / "s.db", FakeClock(), dedup=settings)
     tickets = [
         NewTicket(f"t{i}", pairs[i][0], "Technical", 0.9, False, 0.5, "m2", "en", vectors[i])
         for i in order
@@ -234,6 +373,5 @@ def test_store_opens_each_flood_incident_once(tmp_path, embed, threshold: float)
         for batch in (tickets[:20], tickets[20:])
         for o in store.record_routing(batch)
     ]
-    assert sum(created) == 2
-    sizes = sorted(i.size for i in store.list_incidents())
-    assert sizes == sorted([len(EN_LOGIN_OUTAGE), len(DE_APP_OUTAGE)])
+    assert sum(created) == 1
+    assert [i.size for i in store.list_incidents()] == [len(EN_LOGIN_503)]

@@ -9,7 +9,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from smart_support.config import compose_config
-from smart_support.serving.settings import ServeSettings
+from smart_support.serving.settings import DedupSettings, ServeSettings
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "serve" / "default.yaml"
 
@@ -69,6 +69,19 @@ def test_alert_fires_only_above_the_threshold(settings: ServeSettings) -> None:
 def test_an_unknown_key_is_named_in_the_error() -> None:
     with pytest.raises(ValueError, match="threshhold"):
         ServeSettings.from_config({"dedup": {"threshhold": 0.5}})
+
+
+def test_dedup_defaults_match_the_config(settings: ServeSettings) -> None:
+    assert settings.dedup == DedupSettings()  # dataclass defaults = conf/serve/default.yaml
+
+
+@pytest.mark.parametrize(
+    ("dedup", "message"),
+    [({"rule": "single-link"}, "unknown dedup rule"), ({"min_matches": 0}, "min_matches")],
+)
+def test_a_bad_dedup_rule_is_rejected(dedup: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ServeSettings.from_config({"dedup": dedup})
 
 
 def test_settings_are_frozen(settings: ServeSettings) -> None:

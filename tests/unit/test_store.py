@@ -24,6 +24,7 @@ AGENTS = (
 )
 ONE_AGENT = (Agent("solo", "Solo", 1, {"Technical": 1.0}, {"en": 1.0}),)
 DEDUP = DedupSettings(threshold=0.6, window_s=300.0, incident_after=10)
+LINK_DEDUP = DedupSettings(threshold=0.6, window_s=300.0, incident_after=10, rule="link")
 
 
 def vector(seed: int) -> np.ndarray:
@@ -204,8 +205,8 @@ def test_another_store_on_the_same_file_sees_the_window(tmp_path: Path, clock: F
 
 
 def test_group_merges_reach_the_other_stores_windows(tmp_path: Path, clock: FakeClock) -> None:
-    a = StateStore(tmp_path / "s.db", clock, dedup=DEDUP)
-    b = StateStore(tmp_path / "s.db", clock, dedup=DEDUP)
+    a = StateStore(tmp_path / "s.db", clock, dedup=LINK_DEDUP)  # the rule that merges groups
+    b = StateStore(tmp_path / "s.db", clock, dedup=LINK_DEDUP)
     x, y = vector(1), vector(2)
     bridge = (x + y) / np.linalg.norm(x + y)  # cosine ~0.71 to both
     a.record_routing([ticket("x", seed=1), ticket("y", seed=2)])

@@ -1,16 +1,17 @@
 """Semantic dedup: which recent group a new ticket joins, and when a group becomes an incident.
 
-Embeddings are unit-normalised, so cosine similarity is a dot product. A new ticket is a
-duplicate when its best cosine - against any ticket in the window or against the centroid
-of a multi-ticket group - exceeds the threshold; it then joins that ticket's (or
-centroid's) group. Grouping is transitive: a ticket that matches several groups bridges
-them, and they merge (docs/dedup_threshold.md measures why floods need this).
+Embeddings are unit-normalised, so cosine similarity is a dot product. How a new ticket
+picks its group is a GroupingRule. The default, DENSE, lets a ticket join a group only when
+it is above the threshold to several of the group's window tickets (min(min_matches, group
+size)), and never merges groups: on real ticket traffic single-link grouping (LINK, a
+bridging ticket merges groups) chains topical neighbours into false Master Incidents at
+any threshold that still catches loose paraphrase floods (docs/dedup_threshold.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
@@ -23,6 +24,19 @@ class DedupDecision:
     group_id: str  # the group joined, or the caller's new group id when none matched
     merged_groups: tuple[str, ...]  # other matching groups folded into group_id
     matched_ticket_id: str | None  # most similar window ticket, None when the window is empty
+
+
+class GroupingRule(StrEnum):
+    """Which window groups a new ticket may join; docs/dedup_threshold.md compares them."""
+
+    LINK = "link"  # a member or multi-ticket centroid above threshold; bridges merge groups
+    NEAREST = "nearest"  # as LINK, but the ticket joins one group and nothing merges
+    CENTROID = "centroid"  # only a group centroid (a lone ticket is its own) above threshold
+    DENSE = "dense"  # min(min_matches, group size) members above threshold; no merges
+
+
+DEFAULT_RULE = GroupingRule.DENSE
+DEFAULT_MIN_MATCHES = 3
 
 
 class IncidentAction(StrEnum):
@@ -109,48 +123,64 @@ class DedupWindow:
         threshold: float,
         new_group_id: str,
         has_incident: Callable[[str], bool] = lambda group: False,
+        rule: GroupingRule | str = DEFAULT_RULE,
+        min_matches: int = DEFAULT_MIN_MATCHES,
     ) -> DedupDecision:
         """Compare one new ticket with the window; the window itself is not changed.
 
         The ticket joins the most similar matching group that already has an incident, else
-        the most similar matching group; other matching groups without an incident are
-        folded into it (transitive grouping). Groups with their own incident never merge.
+        the most similar matching group. Under LINK the other matching groups without an
+        incident are folded into it (transitive grouping); groups with their own incident
+        never merge. The other rules never merge.
         """
         if len(self) == 0:
             return DedupDecision(0.0, False, new_group_id, (), None)
+        rule = GroupingRule(rule)
         query = np.asarray(embedding, dtype=np.float32).reshape(self.dimension)
         sims = self.embeddings @ query
         best = int(np.argmax(sims))
-        matches, centroid_best = self._matching_groups(sims, query, threshold)
-        similarity = max(float(sims[best]), centroid_best)
-        if not matches:
+        groups = list(self._counts)
+        index = {group: i for i, group in enumerate(groups)}
+        member_group = np.fromiter((index[g] for g in self.group_ids), np.intp, len(self))
+        counts = np.array([self._counts[g] for g in groups])
+        sums = np.stack([self._sums[g] for g in groups])
+        centroid = (sums @ query) / np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
+        multi = counts > 1
+        similarity = max(float(sims[best]), float(centroid[multi].max(initial=-1.0)))
+        score = _group_scores(rule, sims, member_group, centroid, counts, threshold, min_matches)
+        matching = np.flatnonzero(score > -np.inf)
+        if len(matching) == 0:
             return DedupDecision(similarity, False, new_group_id, (), self.ticket_ids[best])
-        groups = [group for group, _ in matches]
-        with_incident = [group for group in groups if has_incident(group)]
-        target = with_incident[0] if with_incident else groups[0]
-        merged = tuple(g for g in groups if g != target and g not in with_incident)
+        ranked = [groups[i] for i in matching[np.argsort(-score[matching], kind="stable")]]
+        with_incident = [group for group in ranked if has_incident(group)]
+        target = with_incident[0] if with_incident else ranked[0]
+        merged: tuple[str, ...] = ()
+        if rule is GroupingRule.LINK:
+            merged = tuple(g for g in ranked if g != target and g not in with_incident)
         return DedupDecision(similarity, True, target, merged, self.ticket_ids[best])
 
-    def _matching_groups(
-        self, sims: np.ndarray, query: np.ndarray, threshold: float
-    ) -> tuple[list[tuple[str, float]], float]:
-        """Groups with a member or centroid above the threshold (most similar first), and
-        the best centroid cosine of all."""
-        best: dict[str, float] = {}
-        for i in np.flatnonzero(sims > threshold):
-            group = self.group_ids[i]
-            best[group] = max(best.get(group, -1.0), float(sims[i]))
-        groups = [g for g, count in self._counts.items() if count > 1]
-        centroid_sims: list[float] = []
-        if groups:
-            sums = np.stack([self._sums[g] for g in groups])
-            norms = np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
-            centroid_sims = ((sums @ query) / norms).tolist()
-        for group, sim in zip(groups, centroid_sims, strict=True):
-            if sim > threshold:
-                best[group] = max(best.get(group, -1.0), sim)
-        ranked = sorted(best.items(), key=lambda item: -item[1])
-        return ranked, max(centroid_sims, default=-1.0)
+
+def _group_scores(
+    rule: GroupingRule,
+    sims: np.ndarray,
+    member_group: np.ndarray,
+    centroid: np.ndarray,
+    counts: np.ndarray,
+    threshold: float,
+    min_matches: int,
+) -> np.ndarray:
+    """Per group: how similar the ticket is to it, or -inf when the rule does not match it."""
+    best_member = np.full(len(counts), -np.inf)
+    np.maximum.at(best_member, member_group, sims)
+    above = best_member > threshold
+    if rule is GroupingRule.CENTROID:  # a lone ticket's centroid is the ticket itself
+        return np.where(centroid > threshold, centroid, -np.inf)
+    if rule is GroupingRule.DENSE:
+        hits = np.bincount(member_group[sims > threshold], minlength=len(counts))
+        return np.where(hits >= np.minimum(min_matches, counts), best_member, -np.inf)
+    by_centroid = (counts > 1) & (centroid > threshold)  # LINK and NEAREST
+    score = np.where(above, best_member, -np.inf)
+    return np.where(by_centroid, np.maximum(score, centroid), score)
 
 
 @dataclass(frozen=True)
@@ -169,12 +199,16 @@ class Deduplicator:
         window_s: float = 300.0,
         incident_after: int = 10,
         dimension: int = 384,
-        merge_groups: bool = True,  # False only to measure what transitivity buys
+        rule: GroupingRule | str = DEFAULT_RULE,
+        min_matches: int = DEFAULT_MIN_MATCHES,
     ) -> None:
+        if min_matches < 1:
+            raise ValueError(f"min_matches must be at least 1, got {min_matches}")
         self.threshold = threshold
         self.window_s = window_s
         self.incident_after = incident_after
-        self.merge_groups = merge_groups
+        self.rule = GroupingRule(rule)
+        self.min_matches = min_matches
         self.window = DedupWindow(dimension)
 
     def observe(
@@ -189,9 +223,9 @@ class Deduplicator:
         A ticket that matches nothing starts a new group named after its own id.
         """
         self.window.prune(created_at - self.window_s)
-        decision = self.window.decide(embedding, self.threshold, ticket_id, has_incident)
-        if not self.merge_groups:
-            decision = replace(decision, merged_groups=())
+        decision = self.window.decide(
+            embedding, self.threshold, ticket_id, has_incident, self.rule, self.min_matches
+        )
         self.window.merge(decision.group_id, decision.merged_groups)
         self.window.add(ticket_id, decision.group_id, embedding, created_at)
         size = self.window.group_size(decision.group_id)

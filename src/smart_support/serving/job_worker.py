@@ -22,7 +22,6 @@ class JobWorker:
         self.poll_interval_s = poll_interval_s
         self.worker_id = f"worker-{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> bool:
         """Process one queued job; False when there was none."""
@@ -49,22 +48,18 @@ class JobWorker:
             count += 1
         return count
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name=self.worker_id, daemon=True)
-            self._thread.start()
+    async def run_forever(self) -> None:
+        """Poll for jobs until stopped, each in a worker thread (CPU work off the event loop)."""
+        import anyio
 
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                busy = self.run_once()
+                busy = await anyio.to_thread.run_sync(self.run_once)
             except Exception:  # noqa: BLE001 - e.g. database busy: retry on the next poll
                 log.exception("job worker %s: claim failed", self.worker_id)
                 busy = False
             if not busy:
-                self._stop.wait(self.poll_interval_s)
+                await anyio.sleep(self.poll_interval_s)
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -61,7 +61,6 @@ class Runtime:
         classify: Classify,
         classifier_health: Callable[[], dict[str, Any]],
         clock: Clock | None = None,
-        start_worker: bool = True,
     ) -> Runtime:
         clock = clock or SystemClock()
         store = StateStore.from_settings(settings, clock)
@@ -79,8 +78,6 @@ class Runtime:
         )
         service = TicketService(settings, store, classify, notifier)
         worker = JobWorker(store, service, settings.jobs.poll_interval_s)
-        if start_worker:
-            worker.start()
         return cls(
             settings, store, service, worker, notifier, classifier_health, clock, clock.now()
         )

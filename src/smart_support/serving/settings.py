@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from smart_support.routing.dedup import DEFAULT_MIN_MATCHES, DEFAULT_RULE, GroupingRule
 from smart_support.routing.skills import Agent
 
 
@@ -40,10 +41,21 @@ class WebhookSettings:
 
 @dataclass(frozen=True)
 class DedupSettings:
-    threshold: float = 0.6
+    threshold: float = 0.75  # measured in docs/dedup_threshold.md
     window_s: float = 300.0
     incident_after: int = 10
     max_seq_length: int = 128
+    rule: str = DEFAULT_RULE.value  # a GroupingRule: dense | link | nearest | centroid
+    min_matches: int = DEFAULT_MIN_MATCHES  # members a ticket must match under "dense"
+
+    def __post_init__(self) -> None:
+        try:
+            GroupingRule(self.rule)
+        except ValueError:
+            known = [r.value for r in GroupingRule]
+            raise ValueError(f"unknown dedup rule {self.rule!r}; known: {known}") from None
+        if self.min_matches < 1:
+            raise ValueError(f"dedup.min_matches must be at least 1, got {self.min_matches}")
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ class WindowCache:
             window_s=self.settings.window_s,
             incident_after=self.settings.incident_after,
             dimension=self.dimension,
+            rule=self.settings.rule,
+            min_matches=self.settings.min_matches,
         )
         self.ticket_seq = 0
         self.merge_seq: int | None = None
