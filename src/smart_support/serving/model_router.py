@@ -49,6 +49,7 @@ class ModelRouter:
         dedup_embedder: SentenceEmbedder,
         info: dict[str, ModelInfo] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.champion = champion
         self.fallback = fallback
@@ -57,6 +58,7 @@ class ModelRouter:
         self.info = info or {}
         self.delay_s = 0.0
         self._sleep = sleep
+        self._timer = timer
         self._shared_vectors = _same_encoder(champion, dedup_embedder)
 
     def classify(self, texts: Sequence[str]) -> list[Classified]:
@@ -78,7 +80,7 @@ class ModelRouter:
 
     def _predict(self, texts: list[str], vectors: np.ndarray) -> tuple[Prediction, str]:
         if self.breaker.allow_primary():
-            start = time.perf_counter()
+            start = self._timer()
             try:
                 if self.delay_s > 0:
                     self._sleep(self.delay_s)
@@ -86,9 +88,9 @@ class ModelRouter:
                 prediction = self.champion.predict(texts, embeddings)
             except Exception:  # noqa: BLE001 - a failing champion must not fail the route
                 log.exception("champion %s failed; routing by the fallback", self.champion.name)
-                self.breaker.record(time.perf_counter() - start, failed=True)
+                self.breaker.record(self._timer() - start, failed=True)
             else:
-                self.breaker.record((time.perf_counter() - start) / len(texts))
+                self.breaker.record((self._timer() - start) / len(texts))
                 return prediction, self.champion.name
         return self.fallback.predict(texts), self.fallback.name
 
