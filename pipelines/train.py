@@ -11,9 +11,10 @@ import mlflow
 import mlflow.data
 
 from smart_support.config import load_params, setup_logging, to_dict, write_json
+from smart_support.evaluation.evaluate import evaluate_model
 from smart_support.models.pyfunc import log_router_model
 from smart_support.models.training import load_split, train_milestone
-from smart_support.tracking.runs import configure, flatten, git_commit
+from smart_support.tracking.runs import configure, flatten, git_commit, log_metrics
 
 log = logging.getLogger("train")
 
@@ -60,6 +61,8 @@ def main(milestone: str) -> int:
                 {"cv_macro_f1_mean": result.cv_mean, "cv_macro_f1_std": result.cv_std or 0.0}
             )
         mlflow.log_params({f"best.{k}": v for k, v in result.best_params.items()})
+        alert = float(cfg.urgency_alert.alert_threshold)
+        log_metrics(evaluate_model(result.model, val, alert).metrics, "val_")
         model_uri = log_router_model(result.model, val.frame[["subject", "body"]].head(3))
 
     out = Path(cfg.paths.models) / milestone

@@ -77,3 +77,47 @@ def test_registered_aliases_load_as_routers(runs) -> None:
     register_models(MlflowClient(), TRACKING, runs, metrics(0.8, 0.9))
     for alias in ("champion", "fallback", "m1", "m2"):
         assert load_router(f"models:/router-test@{alias}").labels
+
+
+def test_batch_cli_writes_one_row_per_input(runs, tmp_path, tiny_splits) -> None:
+    from smart_support.predict import main
+
+    register_models(
+        MlflowClient(),
+        {**TRACKING, "registered_model": "smart-support-router"},
+        runs,
+        metrics(0.8, 0.9),
+    )
+    source = tmp_path / "in.csv"
+    tiny_splits["test"].frame[["subject", "body"]].to_csv(source, index=False)
+    out = tmp_path / "out.csv"
+    uri = mlflow.get_tracking_uri()
+    assert (
+        main(
+            [
+                "--input",
+                str(source),
+                "--output",
+                str(out),
+                "--model",
+                "fallback",
+                "--tracking-uri",
+                uri,
+            ]
+        )
+        == 0
+    )
+    import pandas as pd
+
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["category", "confidence", "urgency_score", "model"]
+    assert len(frame) == len(tiny_splits["test"].frame)
+
+
+def test_batch_cli_rejects_a_file_without_body(tmp_path, capsys) -> None:
+    from smart_support.predict import main
+
+    source = tmp_path / "in.csv"
+    source.write_text("subject\nhello\n")
+    assert main(["--input", str(source), "--output", str(tmp_path / "o.csv")]) == 2
+    assert "body" in capsys.readouterr().err
