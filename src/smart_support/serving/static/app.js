@@ -48,6 +48,11 @@
     for (const ch of String(name)) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
     return PALETTE[h % PALETTE.length];
   }
+  // Skills and languages arrive as {name: weight} maps (/agents); plain name lists are accepted too.
+  const weighted = (x) => (Array.isArray(x) ? x.map((k) => [k, null])
+    : Object.entries(x || {}).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0)));
+  const chip = (cls, [name, w]) => el("span", { class: cls, title: w == null ? name : `${name}: ${num(w, 1)}` },
+    name, w == null ? null : el("span", { class: "chip-weight", text: num(w, 1) }));
   const heat = (u) => `hsl(${Math.round(120 - 120 * clamp01(u))}, 65%, 45%)`;
 
   function fmtUptime(s) {
@@ -160,8 +165,9 @@
     const active = health.breaker === "open" ? "fallback" : "champion";
     const rows = Object.entries(health.models).map(([role, m]) => el("li", { class: role === active ? "model active" : "model", "data-role": role },
       el("span", { class: "model-role", text: role }),
-      el("strong", { text: m?.name ?? "?" }),
-      el("span", { class: "muted small", text: [m?.version && `v${m.version}`, m?.milestone].filter(Boolean).join(" · ") }),
+      // /health names a model by its milestone (m1/m2/m3) and BentoML tag (source).
+      el("strong", { text: m?.name ?? m?.milestone ?? "?" }),
+      el("span", { class: "muted small", text: [m?.version && `v${m.version}`, m?.name && m?.milestone, m?.source].filter(Boolean).join(" · ") }),
       role === active ? el("span", { class: "badge ok", text: "active" }) : null));
     fill($("model-versions"), rows.length ? el("ul", { class: "models" }, rows) : empty("No model information"));
   }
@@ -195,15 +201,15 @@
         el("span", { class: "small", text: `${a.load ?? "?"}/${a.capacity ?? "?"} · ${pct(util)}` })),
       bar(util, heat(util), `${a.name || a.id}: load ${a.load} of ${a.capacity}`),
       el("div", { class: "chips" },
-        (a.skills || []).map((s) => el("span", { class: "chip", text: s })),
-        (a.languages || []).map((l) => el("span", { class: "chip lang", text: l }))));
+        weighted(a.skills).map((s) => chip("chip", s)),
+        weighted(a.languages).map((l) => chip("chip lang", l))));
   }
 
   function renderAgents(data) {
     const agents = data.agents || [];
     $("agents-waiting").textContent = data.waiting ? `· ${data.waiting} waiting for a free agent` : "";
     fill($("agents"), agents.length ? el("ul", { class: "agent-list" }, agents.map(agentView)) : empty("No agents registered"));
-    const langs = [...new Set(agents.flatMap((a) => a.languages || []))].sort();
+    const langs = [...new Set(agents.flatMap((a) => weighted(a.languages).map(([l]) => l)))].sort();
     fill($("language-options"), langs.map((l) => el("option", { value: l })));
   }
 

@@ -1,0 +1,104 @@
+"""The mission-control dashboard in headless Chromium against a real `bentoml serve`.
+
+Submit a ticket through the form, watch the stats refresh, flood near-duplicates and see
+the master incident appear, then stop the service and see the error banner.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from smart_support.routing.flood_samples import EN_LOGIN_503
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = ROOT / "reports" / "screenshots" / "dashboard.png"
+TIMEOUT_MS = 20_000  # the dashboard refreshes every 2 s; slack for a busy CI machine
+FIRST_ROUTE_MS = 60_000  # the first ticket also loads the embedding model
+TICKET = {
+    "subject": "VPN drops every minute",
+    "body": "Since the update the VPN disconnects every minute, urgent, we cannot work.",
+}
+
+
+def test_dashboard_end_to_end(served, browser_page) -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)  # assertions retry until then (no fixed sleeps)
+    page = browser_page
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("response", lambda r: r.status >= 400 and errors.append(f"{r.status} {r.url}"))
+
+    page.goto(f"{served.url}/ui")
+    # First refresh: every panel rendered from the real API, nothing failed.
+    expect(page.locator("#stats-total")).to_have_text("0")
+    expect(page.locator("#breaker-state")).to_have_text("closed")
+    expect(page.locator("#breaker-trips")).to_have_text("0")
+    expect(page.locator("#webhook-fires")).to_have_text(re.compile(r"^\d+$"))
+    expect(page.locator("#model-versions [data-role=champion] strong")).to_have_text("m2")
+    expect(page.locator("#agents [data-testid=agent]").first).to_be_visible()
+    expect(page.locator("#agents [data-testid=agent] .chip").first).to_have_text(
+        re.compile(r"^[A-Za-z]+\s*\d\.\d$")
+    )
+    expect(page.locator("#error-banner")).to_be_hidden()
+
+    # Route a ticket through the form.
+    page.fill("#subject", TICKET["subject"])
+    page.fill("#body", TICKET["body"])
+    page.click("#submit")
+    result = page.locator("#result")
+    expect(result.get_by_test_id("result-category")).to_have_text(
+        re.compile(r"Billing|Technical|Legal|Triage"), timeout=FIRST_ROUTE_MS
+    )
+    expect(result.get_by_test_id("result-confidence")).to_have_text(re.compile(r"\d+%"))
+    expect(result.get_by_test_id("result-urgency")).to_have_text(
+        re.compile(r"\d\.\d\d\s*(low|medium|high|critical)")
+    )
+    expect(result.get_by_test_id("result-agent")).to_have_text(
+        re.compile(r"Assigned to \w+|Queued")
+    )
+    expect(result.get_by_test_id("result-dedup")).to_have_text(re.compile(r"new|duplicate"))
+    expect(result.get_by_test_id("result-model")).to_have_text("m2")
+    expect(result.get_by_test_id("result-latency")).to_have_text(re.compile(r"^\d+\.\d ms$"))
+    expect(page.locator("#stats-total")).to_have_text("1")
+    expect(page.locator("#stats-by-model [data-key=m2] .bar-value")).to_have_text("1")
+
+    # Traffic from elsewhere reaches the dashboard through its auto-refresh.
+    with httpx.Client(base_url=served.url, timeout=30) as http:
+        assert http.post("/route", json=TICKET).status_code == 200
+        expect(page.locator("#stats-total")).to_have_text("2")
+        expect(page.locator("#incidents [data-testid=incident]")).to_have_count(0)
+
+        # A flood of near-duplicates (one outage, many customers) becomes a master incident.
+        for subject, body in EN_LOGIN_503:
+            response = http.post("/route", json={"subject": subject, "body": body})
+            assert response.status_code == 200, response.text
+        incidents = http.get("/incidents").json()["incidents"]
+    assert len(incidents) == 1 and incidents[0]["size"] > 10
+
+    incident = page.locator("#incidents [data-testid=incident]")
+    expect(incident).to_have_count(1)
+    expect(incident.get_by_test_id("incident-size")).to_have_text(str(incidents[0]["size"]))
+    expect(page.locator("#stats-incidents")).to_have_text("1")
+    expect(page.locator("#stats-total")).to_have_text(str(2 + len(EN_LOGIN_503)))
+    expect(page.locator("#urgency-histogram [data-testid=histogram-bin]")).to_have_count(10)
+    expect(page.locator("#error-banner")).to_be_hidden()
+    assert errors == []
+
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    incident.locator("summary").click()  # show the member tickets in the screenshot
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    # The service goes away: the banner says so while the page keeps retrying.
+    assert served.stop() is not None
+    banner = page.locator("#error-banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_have_text(re.compile("unreachable", re.I))
+    expect(page.locator("body")).to_have_class(re.compile(r"\bstale\b"))
