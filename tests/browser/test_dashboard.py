@@ -1,7 +1,8 @@
 """The mission-control dashboard in headless Chromium against a real `bentoml serve`.
 
 Submit a ticket through the form, watch the stats refresh, flood near-duplicates and see
-the master incident appear, then stop the service and see the error banner.
+the master incident appear, resolve a ticket from the triage queue, then stop the service
+and see the error banner.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from smart_support.routing.flood_samples import EN_LOGIN_503
+from smart_support.routing.flood_samples import EN_LOGIN_503, UNRELATED
 
 pytestmark = pytest.mark.e2e
 
@@ -81,13 +82,28 @@ def test_dashboard_end_to_end(served, browser_page) -> None:
             response = http.post("/route", json={"subject": subject, "body": body})
             assert response.status_code == 200, response.text
         incidents = http.get("/incidents").json()["incidents"]
-    assert len(incidents) == 1 and incidents[0]["size"] > 10
+        assert len(incidents) == 1 and incidents[0]["size"] > 10
 
-    incident = page.locator("#incidents [data-testid=incident]")
+        incident = page.locator("#incidents [data-testid=incident]")
+        expect(incident).to_have_count(1)
+        expect(incident.get_by_test_id("incident-size")).to_have_text(str(incidents[0]["size"]))
+        expect(page.locator("#stats-incidents")).to_have_text("1")
+        expect(page.locator("#stats-total")).to_have_text(str(2 + len(EN_LOGIN_503)))
+
+        # Everyday traffic: the low-confidence tickets wait in the triage queue; resolve one.
+        for subject, body in UNRELATED:
+            assert http.post("/route", json={"subject": subject, "body": body}).status_code == 200
+        triage = http.get("/triage").json()["tickets"]
+    assert triage, "expected some low-confidence tickets in /triage"
+    queue = page.locator("#triage [data-testid=triage-ticket]")
+    expect(queue).to_have_count(len(triage))
+    first = queue.first
+    ticket_id = first.get_attribute("data-id")
+    first.get_by_role("button", name=f"Resolve ticket {ticket_id}").click()
+    expect(page.locator("#triage-note")).to_have_text(re.compile(f"^Resolved {ticket_id}"))
+    expect(queue).to_have_count(len(triage) - 1)
+    expect(page.locator("#stats-total")).to_have_text(str(2 + len(EN_LOGIN_503) + len(UNRELATED)))
     expect(incident).to_have_count(1)
-    expect(incident.get_by_test_id("incident-size")).to_have_text(str(incidents[0]["size"]))
-    expect(page.locator("#stats-incidents")).to_have_text("1")
-    expect(page.locator("#stats-total")).to_have_text(str(2 + len(EN_LOGIN_503)))
     expect(page.locator("#urgency-histogram [data-testid=histogram-bin]")).to_have_count(10)
     expect(page.locator("#error-banner")).to_be_hidden()
     assert errors == []
