@@ -45,8 +45,17 @@ format: setup
 	ruff format .
 	ruff check --fix .
 
+## bench: latency/throughput in-process and over HTTP -> benchmarks/results, docs/performance.md
 bench: setup
 	python -m benchmarks.run
+
+## loadtest: 60 s of mixed traffic plus an outage flood against bentoml serve (pass/fail)
+loadtest: setup
+	python -m benchmarks.loadtest --duration 60
+
+## fuzz: schemathesis against the OpenAPI document, 200 examples per operation
+fuzz: setup
+	python -m benchmarks.fuzz --examples 200
 
 clean:
 	rm -rf data models reports mlflow.db optuna.db state

@@ -23,9 +23,11 @@ from starlette.responses import Response
 
 from smart_support.serving.api_models import BatchIn, BatchOut, JobAccepted, RouteResult, TicketIn
 from smart_support.serving.bento_models import CHAMPION, FALLBACK, build_model_router
+from smart_support.serving.error_bodies import ErrorBodies
 from smart_support.serving.model_router import Classified
 from smart_support.serving.runtime import Runtime, fault_injection_enabled, load_serve_settings
 from smart_support.serving.ticket_service import InputError
+from smart_support.serving.vectors import pack, unpack
 
 STATIC = Path(__file__).resolve().parents[1] / "src" / "smart_support" / "serving" / "static"
 if not STATIC.exists():  # installed package (inside a Bento)
@@ -68,7 +70,7 @@ class Classifier:
                 "confidence": c.confidence,
                 "urgency": c.urgency,
                 "model_used": c.model_used,
-                "embedding": c.embedding.tolist(),
+                "embedding": pack(c.embedding),
             }
             for c in self.router.classify(texts)
         ]
@@ -100,8 +102,6 @@ class SmartSupport:
         )
 
     def _classify(self, texts: list[str]) -> list[Classified]:
-        import numpy as np
-
         rows = self.classifier.classify(texts)
         return [
             Classified(
@@ -109,7 +109,7 @@ class SmartSupport:
                 confidence=float(r["confidence"]),
                 urgency=float(r["urgency"]),
                 model_used=r["model_used"],
-                embedding=np.asarray(r["embedding"], dtype=np.float32),
+                embedding=unpack(r["embedding"]),
             )
             for r in rows
         ]
@@ -201,3 +201,6 @@ class SmartSupport:
     @bentoml.on_shutdown
     def shutdown(self) -> None:
         self.runtime.close()
+
+
+SmartSupport.add_asgi_middleware(ErrorBodies)

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
+
+
+def openapi_nullable(schema: dict[str, Any]) -> None:
+    """OpenAPI 3.0 has no "type": "null": publish `X | None` as X with `nullable: true`."""
+    for prop in schema.get("properties", {}).values():
+        options = prop.get("anyOf", [])
+        others = [o for o in options if o.get("type") != "null"]
+        if len(options) == 2 and len(others) == 1 and "$ref" not in others[0]:
+            del prop["anyOf"]
+            prop.update(others[0], nullable=True)
+
+
+OPENAPI = ConfigDict(json_schema_extra=openapi_nullable)
 
 
 class TicketIn(BaseModel):
     """One incoming ticket. Unknown fields are rejected."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=openapi_nullable)
 
     subject: str = Field(min_length=1, pattern=r"\S", description="ticket subject (not blank)")
     body: str = Field(min_length=1, pattern=r"\S", description="ticket body (not blank)")
@@ -19,12 +34,16 @@ class TicketIn(BaseModel):
 
 
 class DedupOut(BaseModel):
+    model_config = OPENAPI
+
     is_duplicate: bool
     master_incident_id: str | None
     similarity: float
 
 
 class RouteResult(BaseModel):
+    model_config = OPENAPI
+
     ticket_id: str
     category: str
     confidence: float

@@ -47,6 +47,10 @@ def load_bento_router(ref: Any) -> tuple[RouterModel, ModelInfo]:
 def build_model_router(
     settings: ServeSettings, champion_ref: Any, fallback_ref: Any
 ) -> ModelRouter:
+    if settings.torch_threads > 0:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
     champion, champion_info = load_bento_router(champion_ref)
     fallback, fallback_info = load_bento_router(fallback_ref)
     store = StateStore.from_settings(settings)

@@ -24,7 +24,7 @@ class JobWorker:
         self._stop = threading.Event()
 
     def run_once(self) -> bool:
-        """Process one queued job; False when there was none."""
+        """Process one queued job; False when there was none (or routing failed: back off)."""
         job = self.store.claim_job(self.worker_id)
         if job is None:
             return False
@@ -34,9 +34,13 @@ class JobWorker:
             result = self.service.route([ticket], ticket_ids=[job.job_id])[0]
         except (ValidationError, InputError) as exc:
             self.store.fail_job(job.job_id, str(exc))
-        except Exception as exc:  # noqa: BLE001 - a job failure must not kill the worker
-            log.exception("job %s failed", job.job_id)
-            self.store.fail_job(job.job_id, f"{type(exc).__name__}: {exc}")
+        except Exception:  # noqa: BLE001 - e.g. the classifier is restarting or shutting down
+            # Not the ticket's fault: treat it like a crash. The job stays leased and is claimed
+            # again when the lease expires (here or after a restart); after `max_attempts` leases
+            # the store marks it failed. Failing it now would lose every job still queued while
+            # the server shuts down (SIGTERM stops the classifier before this loop).
+            log.exception("job %s: routing failed; it is retried after its lease", job.job_id)
+            return False
         else:
             self.store.complete_job(job.job_id, result)
         return True

@@ -32,12 +32,14 @@ class LocalServer:
         port: int | None = None,
         log_path: str | Path | None = None,
         extra_args: tuple[str, ...] = (),
+        cwd: str | Path = ROOT,
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "BENTOML_DO_NOT_TRACK": "true", **(env or {})}
         self.log_path = Path(log_path) if log_path else None
         self.extra_args = extra_args
+        self.cwd = Path(cwd)  # another checkout (benchmarks: the baseline before a change)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 120.0) -> LocalServer:
@@ -48,7 +50,7 @@ class LocalServer:
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=self.cwd,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

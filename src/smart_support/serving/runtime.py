@@ -11,6 +11,7 @@ from typing import Any
 
 from smart_support.clock import Clock, SystemClock
 from smart_support.config import PARAMS_FILE, load_params
+from smart_support.routing.language import detect_language
 from smart_support.routing.webhook import WebhookNotifier
 from smart_support.serving.api_models import TicketIn
 from smart_support.serving.job_worker import JobWorker
@@ -78,6 +79,7 @@ class Runtime:
         )
         service = TicketService(settings, store, classify, notifier)
         worker = JobWorker(store, service, settings.jobs.poll_interval_s)
+        detect_language("Warm-up: load the language models now, not on the first request.")
         return cls(
             settings, store, service, worker, notifier, classifier_health, clock, clock.now()
         )

@@ -93,6 +93,7 @@ class ServeSettings:
     max_body_chars: int = 20000
     max_subject_chars: int = 1000
     max_batch: int = 100
+    torch_threads: int = 1  # encoder threads (0: torch's default)
     urgency: UrgencySettings = UrgencySettings()
     webhook: WebhookSettings = WebhookSettings()
     dedup: DedupSettings = DedupSettings()

@@ -1,0 +1,239 @@
+"""Latency and throughput: models in-process, then the service over HTTP (`make bench`).
+
+    python -m benchmarks.run [--baseline /tmp/base] [--quick] [--http-only]
+
+In-process: M1, M2, M3 from the MLflow registry and the dedup embedding, per ticket (single and
+batches of 32). Over HTTP against `bentoml serve` on loopback: POST /route at concurrency 1, 8
+and 32, POST /route/batch (100 tickets), first request after ready; once with the champion and
+once with the fallback (breaker tripped by injected delay, long cool-down). Real test tickets are
+read from data/prepared/test.parquet at run time. Writes benchmarks/results/bench.json
+and renders docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from benchmarks.common import ROOT, machine, median_of, percentiles, test_tickets, timed, write_json
+
+os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def load_params(root: Path = ROOT) -> dict[str, Any]:
+    return yaml.safe_load((root / "params.yaml").read_text())
+
+
+# --- in-process ------------------------------------------------------------------------------
+
+
+def in_process(tickets: list[dict[str, str]], repeats: int, rounds: int) -> dict[str, Any]:
+    import mlflow
+
+    from smart_support.models.pyfunc import load_router
+    from smart_support.serving.model_router import dedup_embedder
+
+    params = load_params()
+    mlflow.set_tracking_uri(params["tracking"]["tracking_uri"])
+    name = params["tracking"]["registered_model"]
+    texts = [t["text"] for t in tickets]
+    embedder = dedup_embedder(max_seq_length=int(params["serve"]["dedup"]["max_seq_length"]))
+    targets = {"dedup_embedding": embedder.encode}
+    for milestone in ("m1", "m2", "m3"):
+        targets[milestone] = load_router(f"models:/{name}@{milestone}").predict
+
+    results: dict[str, Any] = {}
+    for target, fn in targets.items():
+        fn(texts[:32])  # warm-up
+        runs = [measure(fn, texts, repeats, r) for r in range(rounds)]
+        results[target] = {
+            "single": median_of([single for single, _ in runs]),
+            "batch32_per_ticket": median_of([batch for _, batch in runs]),
+        }
+        print(f"  in-process {target}: single p50 {results[target]['single']['p50_ms']} ms")
+    return results
+
+
+def measure(fn: Any, texts: list[str], repeats: int, r: int) -> tuple[dict, dict]:
+    """One round: `repeats` single tickets, `repeats // 5` batches of 32 (per-ticket times)."""
+    tickets = iter(texts[(r * repeats + i) % len(texts)] for i in range(repeats))
+    single = timed(lambda: fn([next(tickets)]), repeats)
+    batch = texts[(r * 32) % len(texts) :][:32] or texts[:32]
+    per_ticket = [t / len(batch) for t in timed(lambda: fn(batch), max(2, repeats // 5))]
+    return percentiles(single), percentiles(per_ticket)
+
+
+# --- over HTTP -------------------------------------------------------------------------------
+
+
+def server_params(tmp: Path, cooldown_s: float, root: Path = ROOT) -> Path:
+    params = load_params(root)
+    params["serve"]["store"]["path"] = str(tmp / "state.db")
+    params["serve"]["breaker"]["cooldown_s"] = cooldown_s
+    path = tmp / "params.yaml"
+    path.write_text(yaml.safe_dump(params, allow_unicode=True))
+    return path
+
+
+def payload(ticket: dict[str, str]) -> dict[str, str]:
+    return {"subject": ticket["subject"], "body": ticket["body"]}
+
+
+async def load(url: str, tickets: list[dict[str, str]], concurrency: int, n: int) -> dict:
+    """`n` POST /route requests, at most `concurrency` in flight; latency and throughput."""
+    latencies: list[float] = []
+    errors = 0
+    next_index = iter(range(n))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+
+        async def user() -> None:
+            nonlocal errors
+            for i in next_index:
+                start = time.perf_counter()
+                response = await http.post("/route", json=payload(tickets[i % len(tickets)]))
+                latencies.append(1000 * (time.perf_counter() - start))
+                errors += response.status_code != 200
+
+        start = time.perf_counter()
+        await asyncio.gather(*(user() for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+    return {**percentiles(latencies), "req_per_s": round(n / wall, 1), "errors": errors}
+
+
+def start_server(tmp: Path, fallback: bool, baseline: Path | None) -> Any:
+    """`bentoml serve` of this checkout, or of `baseline` (another checkout of the repository)."""
+    from smart_support.serving.local_server import LocalServer
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    env = {
+        "SMART_SUPPORT_PARAMS": str(
+            server_params(tmp, 3600.0 if fallback else 30.0, baseline or ROOT)
+        ),
+        "SMART_SUPPORT_FAULT_INJECTION": "1",
+    }
+    kwargs: dict[str, Any] = {}
+    if baseline is not None:
+        env["PYTHONPATH"] = f"{baseline / 'src'}:{baseline}"
+        kwargs["cwd"] = baseline
+    return LocalServer(env=env, log_path=tmp / "serve.log", **kwargs)
+
+
+def prepare(server: Any, tickets: list[dict[str, str]], fallback: bool) -> dict[str, Any]:
+    """Start, time the first request, and (fallback) trip the breaker with an injected delay."""
+    started = time.perf_counter()
+    server.start()
+    ready_s = time.perf_counter() - started
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        first_start = time.perf_counter()
+        http.post("/route", json=payload(tickets[0])).raise_for_status()
+        first_ms = 1000 * (time.perf_counter() - first_start)
+        if fallback:  # slow the champion until the breaker opens, then remove the delay
+            http.post("/admin/faults", params={"delay_ms": 700}).raise_for_status()
+            for ticket in tickets[:4]:
+                http.post("/route", json=payload(ticket))
+            http.post("/admin/faults", params={"delay_ms": 0}).raise_for_status()
+            state = http.get("/health").json()["breaker"]["state"]
+            assert state == "open", f"breaker did not open: {state}"
+        model_used = http.post("/route", json=payload(tickets[1])).json()["model_used"]
+    return {
+        "model_used": model_used,
+        "ready_s": round(ready_s, 1),
+        "first_request_ms": round(first_ms, 1),
+    }
+
+
+def batches(url: str, tickets: list[dict[str, str]], r: int) -> float:
+    chunk = [payload(t) for t in (tickets * 2)[r * 100 % len(tickets) :][:100]]
+    start = time.perf_counter()
+    response = httpx.post(f"{url}/route/batch", json={"tickets": chunk}, timeout=120)
+    response.raise_for_status()
+    return 1000 * (time.perf_counter() - start)
+
+
+def over_http(
+    tickets: list[dict[str, str]], fallback: bool, rounds: int, n: int, baseline: Path | None
+) -> dict[str, dict[str, Any]]:
+    """Each measurement alternates between the servers, so background noise hits both alike."""
+    labels = ["after"] + (["before"] if baseline else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        servers = {
+            label: start_server(
+                Path(tmp) / label, fallback, baseline if label == "before" else None
+            )
+            for label in labels
+        }
+        try:
+            results = {label: prepare(servers[label], tickets, fallback) for label in labels}
+            for concurrency in (1, 8, 32):
+                runs: dict[str, list] = {label: [] for label in labels}
+                for _ in range(rounds):
+                    for label in labels:
+                        runs[label].append(
+                            asyncio.run(load(servers[label].url, tickets, concurrency, n))
+                        )
+                for label in labels:
+                    results[label][f"route_c{concurrency}"] = median_of(runs[label])
+                    print(
+                        f"  {label} {results[label]['model_used']} c={concurrency}: "
+                        f"{results[label][f'route_c{concurrency}']}"
+                    )
+            batch_ms: dict[str, list[float]] = {label: [] for label in labels}
+            for r in range(rounds * 2):
+                for label in labels:
+                    batch_ms[label].append(batches(servers[label].url, tickets, r))
+            for label in labels:
+                stats = percentiles(batch_ms[label])
+                results[label]["batch100"] = {
+                    "p50_ms": stats["p50_ms"],
+                    "p95_ms": stats["p95_ms"],
+                    "tickets_per_s": round(100_000 / stats["p50_ms"], 1),
+                }
+                print(f"  {label} batch of 100: {results[label]['batch100']}")
+        finally:
+            for server in servers.values():
+                server.stop()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of the code before a change (git worktree add /tmp/base <commit>): "
+        "its server is measured alongside, as `before`",
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (smoke run)")
+    parser.add_argument("--http-only", action="store_true")
+    args = parser.parse_args(argv)
+    rounds, repeats, n = (1, 20, 40) if args.quick else (2, 40, 80)
+    tickets = test_tickets()
+    report: dict[str, Any] = {"machine": machine(), "started": time.time()}
+    if not args.http_only:
+        report["in_process"] = in_process(tickets, repeats, rounds)
+    report["http"] = {
+        "champion": over_http(tickets, False, rounds, n, args.baseline),
+        "fallback": over_http(tickets, True, rounds, n, args.baseline),
+    }
+    if args.baseline:
+        report["baseline"] = str(args.baseline)
+    path = write_json("bench.json", report)
+    print(f"wrote {path}")
+    from benchmarks.render import render
+
+    print(f"wrote {render()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
