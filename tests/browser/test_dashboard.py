@@ -27,7 +27,7 @@ TICKET = {
 }
 
 
-def test_dashboard_end_to_end(served, browser_page) -> None:
+def test_dashboard_end_to_end(browser_page, served) -> None:
     from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)  # assertions retry until then (no fixed sleeps)
