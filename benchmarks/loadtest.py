@@ -5,7 +5,7 @@
 An open-loop asyncio/httpx driver sends requests at a fixed rate for a bounded time, mixing
 POST /route (70 %), POST /route/async (15 %) and POST /route/batch of 5 (15 %), with synthetic,
 deliberately unrelated background tickets (random words, never real data). A third of the way
-in, 14 paraphrases of one login outage (routing.flood_samples) arrive within a few seconds.
+in, 14 close paraphrases of one checkout outage arrive within a few seconds.
 GET /agents is polled throughout. Pass conditions (exit status 1 when any fails): no 5xx, every
 async job done, no agent ever above capacity, exactly one incident, /stats total == tickets
 sent. Writes benchmarks/results/loadtest.json.
@@ -26,7 +26,30 @@ from typing import Any
 import httpx
 
 from benchmarks.common import percentiles, write_json
-from smart_support.routing.flood_samples import EN_LOGIN_OUTAGE
+
+# One outage told 14 times in close paraphrase (a tight flood: more than 10 within 5 minutes).
+FLOOD = tuple(
+    (
+        f"Checkout: payment gateway timeout ({subject})",
+        f"Since this morning the checkout page shows 'payment gateway timeout' {detail}.",
+    )
+    for subject, detail in [
+        ("Checkout broken", "and no order goes through"),
+        ("Cannot pay", "when I try to pay for my order"),
+        ("Payment gateway timeout", "for every customer in our shop"),
+        ("Checkout fails", "after I enter my card details"),
+        ("Orders failing", "so our customers cannot complete orders"),
+        ("Checkout down", "on desktop and on mobile"),
+        ("Payment error", "whenever anyone tries to check out"),
+        ("Gateway timeout at checkout", "and the payment never completes"),
+        ("URGENT checkout outage", "and we are losing sales"),
+        ("Checkout not working", "for all payment methods"),
+        ("Payments timing out", "right after clicking pay now"),
+        ("Shop checkout error", "for all of our users"),
+        ("Checkout timeout", "again and again, in every browser"),
+        ("Cannot complete purchase", "at the last step of checkout"),
+    ]
+)
 
 WORDS = re.findall(
     r"\w+",
@@ -97,7 +120,7 @@ class Driver:
 
     async def flood(self, http: httpx.AsyncClient) -> None:
         """All paraphrases of one outage within a few seconds (well inside the 5-minute window)."""
-        for subject, body in EN_LOGIN_OUTAGE:
+        for subject, body in FLOOD:
             self.tickets_sent += 1
             await self._post(http, "route", "/route", {"subject": subject, "body": body})
             await asyncio.sleep(0.2)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import tempfile
 import time
@@ -23,7 +24,16 @@ from typing import Any
 import httpx
 import yaml
 
-from benchmarks.common import ROOT, machine, median_of, percentiles, test_tickets, timed, write_json
+from benchmarks.common import (
+    RESULTS,
+    ROOT,
+    machine,
+    median_of,
+    percentiles,
+    test_tickets,
+    timed,
+    write_json,
+)
 
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -43,6 +53,11 @@ def in_process(tickets: list[dict[str, str]], repeats: int, rounds: int) -> dict
     from smart_support.serving.model_router import dedup_embedder
 
     params = load_params()
+    threads = int(params["serve"].get("torch_threads", 0))
+    if threads > 0:  # as the service runs the encoder (conf/serve torch_threads)
+        import torch
+
+        torch.set_num_threads(threads)
     mlflow.set_tracking_uri(params["tracking"]["tracking_uri"])
     name = params["tracking"]["registered_model"]
     texts = [t["text"] for t in tickets]
@@ -215,12 +230,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="fewer repeats (smoke run)")
     parser.add_argument("--http-only", action="store_true")
+    parser.add_argument(
+        "--in-process-only", action="store_true", help="update only in_process in bench.json"
+    )
     args = parser.parse_args(argv)
     rounds, repeats, n = (1, 20, 40) if args.quick else (2, 40, 80)
     tickets = test_tickets()
     report: dict[str, Any] = {"machine": machine(), "started": time.time()}
     if not args.http_only:
         report["in_process"] = in_process(tickets, repeats, rounds)
+    if args.in_process_only:
+        previous = json.loads((RESULTS / "bench.json").read_text())
+        path = write_json("bench.json", {**previous, "in_process": report["in_process"]})
+        from benchmarks.render import render
+
+        print(f"wrote {path} and {render()}")
+        return 0
     report["http"] = {
         "champion": over_http(tickets, False, rounds, n, args.baseline),
         "fallback": over_http(tickets, True, rounds, n, args.baseline),
