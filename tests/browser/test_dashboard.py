@@ -7,10 +7,12 @@ and see the error banner.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from smart_support.routing.flood_samples import EN_LOGIN_503, UNRELATED
@@ -113,8 +115,19 @@ def test_dashboard_end_to_end(browser_page, served) -> None:
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     # The service goes away: the banner says so while the page keeps retrying.
-    assert served.stop() is not None
-    banner = page.locator("#error-banner")
-    expect(banner).to_be_visible()
-    expect(banner).to_have_text(re.compile("unreachable", re.I))
-    expect(page.locator("body")).to_have_class(re.compile(r"\bstale\b"))
+    workers = psutil.Process(served.process.pid).children(recursive=True)
+    try:
+        assert served.stop() is not None
+        banner = page.locator("#error-banner")
+        expect(banner).to_be_visible()
+        expect(banner).to_have_text(re.compile("unreachable", re.I))
+        expect(page.locator("body")).to_have_class(re.compile(r"\bstale\b"))
+    finally:
+        # BentoML workers run in sessions of their own: a SIGKILL of the server's process group
+        # (LocalServer's fallback when SIGTERM takes too long) leaves them running.
+        for worker in workers:
+            with contextlib.suppress(psutil.Error):
+                worker.terminate()
+        for worker in psutil.wait_procs(workers, timeout=5)[1]:
+            with contextlib.suppress(psutil.Error):
+                worker.kill()

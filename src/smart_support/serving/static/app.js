@@ -4,6 +4,7 @@
 (() => {
   const API = window.location.origin;
   const REFRESH_MS = 2000;
+  const REFRESH_TIMEOUT_MS = 10000;
   const SVG_NS = "http://www.w3.org/2000/svg";
   const PALETTE = ["#4f7cff", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4", "#ec4899", "#84cc16"];
   const $ = (id) => document.getElementById(id);
@@ -75,10 +76,12 @@
   }
 
   // ---------- API ----------
-  async function api(path, options = {}) {
+  // timeoutMs: the refresh loop gives up on a hung service (it then counts as unreachable).
+  async function api(path, options = {}, timeoutMs = 0) {
     let res;
+    const signal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
     try {
-      res = await fetch(API + path, { cache: "no-store", ...options });
+      res = await fetch(API + path, { cache: "no-store", signal, ...options });
     } catch {
       throw Object.assign(new Error("Service unreachable"), { status: 0 });
     }
@@ -316,7 +319,7 @@
     ["/agents", renderAgents], ["/triage", renderTriage]];
 
   async function refresh() {
-    const results = await Promise.allSettled(PANELS.map(([path]) => api(path)));
+    const results = await Promise.allSettled(PANELS.map(([path]) => api(path, {}, REFRESH_TIMEOUT_MS)));
     health.unreachable = false;
     health.failing = [];
     results.forEach((r, i) => {
