@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from benchmarks.fuzz import fuzz
@@ -10,16 +13,28 @@ from benchmarks.loadtest import run_loadtest
 pytestmark = pytest.mark.e2e
 
 
-def test_short_load_test_passes(served) -> None:
+@pytest.fixture(scope="module")
+def server(bento_models, tmp_path_factory) -> Iterator[Any]:
+    """One `bentoml serve` for both tests (the load test runs first, on an empty store)."""
+    from smart_support.serving.local_server import LocalServer
+    from tests.serving.conftest import write_params
+
+    root = tmp_path_factory.mktemp("load")
+    params = write_params(root / "params.yaml", root / "state.db")
+    with LocalServer(env={"SMART_SUPPORT_PARAMS": str(params)}, log_path=root / "serve.log") as s:
+        yield s
+
+
+def test_short_load_test_passes(server) -> None:
     """~12 s of mixed sync/batch/async traffic plus a 14-ticket outage flood."""
-    summary = run_loadtest(duration_s=12, rate=4, url=served.url)
+    summary = run_loadtest(duration_s=12, rate=4, url=server.url)
     assert summary["passed"], summary["failures"]
     assert summary["incidents"] == 1 and summary["stats_total"] == summary["tickets_sent"]
 
 
-def test_fuzzing_finds_no_server_error_or_schema_violation(served) -> None:
+def test_fuzzing_finds_no_server_error_or_schema_violation(server) -> None:
     """A few dozen generated requests per operation: no 5xx, responses match /docs.json."""
-    results = fuzz(served.url, examples=25)
+    results = fuzz(server.url, examples=25)
     assert results and all(r["examples"] > 0 for r in results.values())
     failed = {name: r["failures"] for name, r in results.items() if r["failures"]}
     assert not failed, failed
