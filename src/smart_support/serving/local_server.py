@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -72,15 +73,26 @@ class LocalServer:
         raise TimeoutError(f"bentoml serve not ready on {self.url} after {timeout_s:.0f} s")
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 30.0) -> int | None:
-        """Signal the whole process group (workers too); SIGKILL if it does not go."""
+        """Signal the server and every worker (BentoML starts workers in their own process
+        groups); SIGKILL whatever is still alive after `timeout_s`."""
+        import psutil
+
         if self.process is None or self.process.poll() is not None:
             return None if self.process is None else self.process.returncode
-        os.killpg(self.process.pid, sig)
         try:
-            return self.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            return self.process.wait(timeout_s)
+            tree = [psutil.Process(self.process.pid)]
+            tree += tree[0].children(recursive=True)
+        except psutil.NoSuchProcess:
+            tree = []
+        for proc in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.send_signal(sig)
+        _, alive = psutil.wait_procs(tree, timeout=timeout_s)
+        for proc in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
+        psutil.wait_procs(alive, timeout=timeout_s)
+        return self.process.wait(timeout_s)
 
     def __enter__(self) -> LocalServer:
         return self.start()
