@@ -20,7 +20,9 @@ def models(tiny_splits):
 
 def make_router(champion, fallback, clock: FakeClock) -> ModelRouter:
     """Injected delay advances the fake clock instead of sleeping."""
-    breaker = CircuitBreaker(latency_threshold_s=0.5, slow_calls_to_open=3, cooldown_s=30, clock=clock)
+    breaker = CircuitBreaker(
+        latency_threshold_s=0.5, slow_calls_to_open=3, cooldown_s=30, clock=clock
+    )
     return ModelRouter(
         champion,
         fallback,

@@ -16,8 +16,16 @@ pytestmark = pytest.mark.e2e
 
 
 def ticket(i: int) -> dict[str, str]:
-    topics = ["Invoice {i} charged twice", "VPN {i} drops", "Contract {i} termination", "Login {i} fails"]
-    return {"subject": topics[i % 4].format(i=i), "body": f"Case {i}: please help, details follow {i * 7}."}
+    topics = [
+        "Invoice {i} charged twice",
+        "VPN {i} drops",
+        "Contract {i} termination",
+        "Login {i} fails",
+    ]
+    return {
+        "subject": topics[i % 4].format(i=i),
+        "body": f"Case {i}: please help, details follow {i * 7}.",
+    }
 
 
 def test_two_workers_keep_capacity_and_run_each_job_once(bento_models, tmp_path) -> None:
@@ -27,10 +35,15 @@ def test_two_workers_keep_capacity_and_run_each_job_once(bento_models, tmp_path)
         "BENTOML_CONFIG_OVERRIDES": json.dumps({"services": {"smart-support": {"workers": 2}}}),
     }
     log = tmp_path / "serve.log"
-    with LocalServer(env=env, log_path=log) as server, httpx.Client(base_url=server.url, timeout=60) as http:
+    with (
+        LocalServer(env=env, log_path=log) as server,
+        httpx.Client(base_url=server.url, timeout=60) as http,
+    ):
         with ThreadPoolExecutor(8) as pool:
             routed = list(pool.map(lambda i: http.post("/route", json=ticket(i)), range(60)))
-            jobs = list(pool.map(lambda i: http.post("/route/async", json=ticket(100 + i)), range(20)))
+            jobs = list(
+                pool.map(lambda i: http.post("/route/async", json=ticket(100 + i)), range(20))
+            )
         assert all(r.status_code == 200 for r in routed)
         assert all(j.status_code == 202 for j in jobs)
         job_ids = [j.json()["job_id"] for j in jobs]
