@@ -1,11 +1,12 @@
 """Semantic dedup: which recent group a new ticket joins, and when a group becomes an incident.
 
 Embeddings are unit-normalised, so cosine similarity is a dot product. How a new ticket
-picks its group is a GroupingRule. The default, DENSE, lets a ticket join a group only when
-it is above the threshold to several of the group's window tickets (min(min_matches, group
-size)), and never merges groups: on real ticket traffic single-link grouping (LINK, a
-bridging ticket merges groups) chains topical neighbours into false Master Incidents at
-any threshold that still catches loose paraphrase floods (docs/dedup_threshold.md).
+picks its group is a GroupingRule. The default, LINK, makes a ticket a duplicate when its
+best cosine - against any ticket in the window or against the centroid of a multi-ticket
+group - exceeds the threshold; it joins that group, and a ticket that matches several
+groups bridges them and they merge (transitive grouping). Transitivity chains real tickets
+on a shared topic, so the threshold must be high (0.85): docs/dedup_threshold.md measures
+the rules and thresholds on real ticket traffic with injected floods.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class GroupingRule(StrEnum):
     DENSE = "dense"  # min(min_matches, group size) members above threshold; no merges
 
 
-DEFAULT_RULE = GroupingRule.DENSE
+DEFAULT_RULE = GroupingRule.LINK
 DEFAULT_MIN_MATCHES = 3
 
 

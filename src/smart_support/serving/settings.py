@@ -41,7 +41,7 @@ class WebhookSettings:
 
 @dataclass(frozen=True)
 class DedupSettings:
-    threshold: float = 0.75  # measured in docs/dedup_threshold.md
+    threshold: float = 0.85  # measured in docs/dedup_threshold.md
     window_s: float = 300.0
     incident_after: int = 10
     max_seq_length: int = 128
