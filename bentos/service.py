@@ -102,7 +102,10 @@ class SmartSupport:
         )
 
     def _classify(self, texts: list[str]) -> list[Classified]:
-        rows = self.classifier.classify(texts)
+        try:
+            rows = self.classifier.classify(texts)
+        except Exception:  # noqa: BLE001 - a pooled connection the classifier closed: retry once
+            rows = self.classifier.classify(texts)
         return [
             Classified(
                 category=r["category"],

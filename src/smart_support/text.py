@@ -13,7 +13,9 @@ def clean_text(text: object) -> str:
     """Normalise one free-text field: unicode NFKC, no HTML tags, single spaces."""
     if text is None or (isinstance(text, float) and text != text):  # None or NaN
         return ""
-    value = unicodedata.normalize("NFKC", str(text))
+    # Lone surrogates (valid in JSON, invalid in UTF-8) would break tokenizers and storage.
+    value = str(text).encode("utf-8", "replace").decode("utf-8")
+    value = unicodedata.normalize("NFKC", value)
     value = _HTML_TAG.sub(" ", value).replace("\\n", " ")
     return _WHITESPACE.sub(" ", value).strip()
 

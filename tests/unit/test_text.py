@@ -14,6 +14,7 @@ from smart_support.text import clean_text, ticket_text
         (None, ""),
         (math.nan, ""),
         ("line\\nbreak", "line break"),
+        ("bad \udd4f surrogate", "bad ? surrogate"),
     ],
 )
 def test_clean_text(raw: object, clean: str) -> None:

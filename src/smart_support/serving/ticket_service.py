@@ -15,7 +15,7 @@ from smart_support.serving.model_router import Classified
 from smart_support.serving.records import NewTicket, RoutingOutcome
 from smart_support.serving.settings import ServeSettings
 from smart_support.serving.store import Store
-from smart_support.text import ticket_text
+from smart_support.text import clean_text, ticket_text
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class TicketService:
         language = (ticket.language or "").lower() or detect_language(text)
         return NewTicket(
             ticket_id=ticket_id,
-            subject=ticket.subject.strip()[:200],
+            subject=clean_text(ticket.subject)[:200],
             category=result.category,
             confidence=result.confidence,
             needs_review=result.confidence < self.settings.review_threshold,
