@@ -31,19 +31,11 @@ from typing import Any
 
 import httpx
 
+from smart_support.serving.local_server import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "screenshots"
 BIN = Path(sys.executable).parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 EXPERIMENT = "smart-support"
 REGISTERED_MODEL = "smart-support-router"
 MLFLOW_METRICS = (

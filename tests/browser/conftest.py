@@ -10,18 +10,8 @@ from typing import Any
 
 import pytest
 
+from smart_support.serving.local_server import CHROMIUM, CHROMIUM_ARGS
 from tests.serving.conftest import bento_models, served, tracking  # noqa: F401 - fixtures
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
