@@ -64,8 +64,9 @@ def render() -> Path:
         "loopback (client on the same machine), dedup embedding included.",
         "",
         f"Machine: {m.get('cores', '?')} cores, {m.get('cpu_model', '?')}, Python "
-        f"{m.get('python', '?')}; shared with other work (1-minute load average at start: "
-        f"{m.get('load_avg_1m_at_start', '?')}), so numbers are noisy.",
+        f"{m.get('python', '?')}; 1-minute load average at start "
+        f"{m.get('load_avg_1m_at_start', '?')} (the machine is shared: above ~1 other work "
+        "was running, and the numbers are noisier).",
         "",
         "*Reference*: the original service on this kind of machine. *Before*: this repository "
         "before the performance work (a git worktree of the baseline commit, `--baseline`), "

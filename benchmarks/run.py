@@ -49,22 +49,37 @@ def load_params(root: Path = ROOT) -> dict[str, Any]:
 def in_process(tickets: list[dict[str, str]], repeats: int, rounds: int) -> dict[str, Any]:
     import mlflow
 
+    from smart_support.models.fast_linear import accelerate
     from smart_support.models.pyfunc import load_router
-    from smart_support.serving.model_router import dedup_embedder
+    from smart_support.serving.model_router import SAMPLE_TICKETS, dedup_embedder
 
     params = load_params()
-    threads = int(params["serve"].get("torch_threads", 0))
-    if threads > 0:  # as the service runs the encoder (conf/serve torch_threads)
+    serve = params["serve"]
+    threads = int(serve.get("encoder_threads", 0))
+    if threads > 0:  # as the service runs the encoders (conf/serve encoder_threads)
         import torch
 
         torch.set_num_threads(threads)
     mlflow.set_tracking_uri(params["tracking"]["tracking_uri"])
     name = params["tracking"]["registered_model"]
     texts = [t["text"] for t in tickets]
-    embedder = dedup_embedder(max_seq_length=int(params["serve"]["dedup"]["max_seq_length"]))
-    targets = {"dedup_embedding": embedder.encode}
+    embedder = dedup_embedder(
+        max_seq_length=int(serve["dedup"]["max_seq_length"]),
+        backend=str(serve["dedup"].get("backend", "torch")),
+        threads=threads,
+        parallel=int(serve.get("encoder_parallel", 1)),
+    )
+    # As served, plus the forms they replaced (the profiling fixes' before/after, same run).
+    targets = {
+        "dedup_embedding": embedder.encode,
+        "dedup_embedding before (torch, 128 tokens)": dedup_embedder(max_seq_length=128).encode,
+    }
     for milestone in ("m1", "m2", "m3"):
-        targets[milestone] = load_router(f"models:/{name}@{milestone}").predict
+        router = load_router(f"models:/{name}@{milestone}")
+        served = accelerate(router, SAMPLE_TICKETS)
+        targets[milestone] = served.predict
+        if served is not router:
+            targets[f"{milestone} before (sklearn predict_proba)"] = router.predict
 
     results: dict[str, Any] = {}
     for target, fn in targets.items():
@@ -234,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         "--in-process-only", action="store_true", help="update only in_process in bench.json"
     )
     args = parser.parse_args(argv)
-    rounds, repeats, n = (1, 20, 40) if args.quick else (2, 40, 80)
+    rounds, repeats, n = (1, 20, 40) if args.quick else (2, 40, 160)
     tickets = test_tickets()
     report: dict[str, Any] = {"machine": machine(), "started": time.time()}
     if not args.http_only:

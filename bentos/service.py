@@ -52,7 +52,7 @@ async def _unknown(request: Request, exc: KeyError) -> JSONResponse:
     return error(f"not found: {exc.args[0] if exc.args else 'unknown id'}", 404)
 
 
-@bentoml.service(name="smart-support-classifier", workers=1, traffic={"timeout": 60})
+@bentoml.service(name="smart-support-classifier", workers=1, threads=4, traffic={"timeout": 60})
 class Classifier:
     """Champion + fallback + dedup encoder, loaded and warmed up before the worker is ready."""
 
@@ -89,7 +89,7 @@ class Classifier:
         return {"enabled": True, "delay_ms": delay_ms}
 
 
-@bentoml.service(name="smart-support", workers=1, traffic={"timeout": 60})
+@bentoml.service(name="smart-support", workers=1, threads=16, traffic={"timeout": 60})
 @bentoml.asgi_app(app, path="/")
 class SmartSupport:
     """The routing API. JSON in and out; every error is a 4xx {"error": ...}."""

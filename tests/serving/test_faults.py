@@ -71,7 +71,7 @@ class Receiver:
                 receiver.hits += 1
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if receiver.mode == "slow":
-                    time.sleep(1.0)
+                    time.sleep(1.5)  # well past the notifier timeout
                 self.send_response(500 if receiver.mode == "500" else 200)
                 self.end_headers()
 
@@ -120,7 +120,7 @@ def test_breaker_and_webhook_faults_over_http(bento_models, receiver, tmp_path) 
         tmp_path / "params.yaml",
         tmp_path / "state.db",
         breaker={"latency_threshold_ms": 300, "slow_calls_to_open": 3, "cooldown_s": 1.0},
-        webhook={"url": None, "timeout_s": 0.3, "retries": 2, "backoff_s": 0.05},
+        webhook={"url": None, "timeout_s": 0.6, "retries": 2, "backoff_s": 0.05},
     )
     env = {
         "SMART_SUPPORT_PARAMS": str(params),

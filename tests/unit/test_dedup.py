@@ -276,17 +276,18 @@ def test_copies_spread_wider_than_the_window_never_open_an_incident() -> None:
 
 
 @pytest.fixture(scope="module")
-def embed() -> Callable[[list[str]], np.ndarray]:
-    from smart_support.features.embeddings import shared_embedder
-
-    return shared_embedder().encode
-
-
-@pytest.fixture(scope="module")
 def settings():
     from smart_support.serving.settings import DedupSettings
 
     return DedupSettings(**OmegaConf.to_container(OmegaConf.load(CONF).dedup))
+
+
+@pytest.fixture(scope="module")
+def embed(settings) -> Callable[[list[str]], np.ndarray]:
+    """The encoder as served (backend and length from conf/serve)."""
+    from smart_support.features.embeddings import shared_embedder
+
+    return shared_embedder(max_seq_length=settings.max_seq_length, backend=settings.backend).encode
 
 
 @pytest.fixture

@@ -77,7 +77,11 @@ def test_dedup_defaults_match_the_config(settings: ServeSettings) -> None:
 
 @pytest.mark.parametrize(
     ("dedup", "message"),
-    [({"rule": "single-link"}, "unknown dedup rule"), ({"min_matches": 0}, "min_matches")],
+    [
+        ({"rule": "single-link"}, "unknown dedup rule"),
+        ({"min_matches": 0}, "min_matches"),
+        ({"backend": "tensorrt"}, "unknown dedup backend 'tensorrt'"),
+    ],
 )
 def test_a_bad_dedup_rule_is_rejected(dedup: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -22,6 +24,15 @@ def resolve_model_path(model: str) -> str:
     return model
 
 
+class Embedder(Protocol):
+    model_name: str
+    backend: str
+    max_seq_length: int
+    dimension: int
+
+    def encode(self, texts: Sequence[str], show_progress_bar: bool = False) -> np.ndarray: ...
+
+
 class SentenceEmbedder:
     """Unit-normalised float32 sentence vectors, so cosine similarity is a dot product."""
 
@@ -35,6 +46,7 @@ class SentenceEmbedder:
         from sentence_transformers import SentenceTransformer
 
         self.model_name = model
+        self.backend = "torch"
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
         try:
@@ -64,7 +76,44 @@ class SentenceEmbedder:
         return out
 
 
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
+
 @lru_cache(maxsize=4)
-def shared_embedder(model: str = PACKAGED_MODEL, max_seq_length: int = 128) -> SentenceEmbedder:
-    """One embedder per (model, length) in a process: loading costs ~0.5 s."""
-    return SentenceEmbedder(model=model, max_seq_length=max_seq_length)
+def shared_embedder(
+    model: str = PACKAGED_MODEL,
+    max_seq_length: int = 128,
+    backend: str = "torch",
+    threads: int = 0,
+    parallel: int = 1,
+) -> Embedder:
+    """One embedder per (model, length, backend) in a process: loading costs ~0.5 s.
+
+    `torch` runs sentence-transformers; `onnx` / `onnx-int8` run the same weights exported to
+    ONNX Runtime (features/onnx_encoder.py) with `threads` intra-op threads (0: all cores),
+    `parallel` runs at a time.
+    """
+    if backend == "torch":
+        return SentenceEmbedder(model=model, max_seq_length=max_seq_length)
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown embedding backend {backend!r}; known: {list(BACKENDS)}")
+    from smart_support.features.onnx_encoder import OnnxEmbedder
+
+    return OnnxEmbedder(
+        local_model_dir(model),
+        model,
+        max_seq_length=max_seq_length,
+        quantize=backend == "onnx-int8",
+        threads=threads,
+        parallel=parallel,
+    )
+
+
+def local_model_dir(model: str) -> Path:
+    """A directory holding the model's files: the packaged one, a path, or the Hub cache."""
+    path = Path(resolve_model_path(model))
+    if path.is_dir():
+        return path
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(model))

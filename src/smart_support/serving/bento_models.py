@@ -7,10 +7,16 @@ from typing import Any
 
 import bentoml
 
+from smart_support.models.fast_linear import accelerate
 from smart_support.models.pyfunc import unwrap
 from smart_support.models.router_model import RouterModel
 from smart_support.routing.breaker import CircuitBreaker
-from smart_support.serving.model_router import ModelInfo, ModelRouter, dedup_embedder
+from smart_support.serving.model_router import (
+    SAMPLE_TICKETS,
+    ModelInfo,
+    ModelRouter,
+    dedup_embedder,
+)
 from smart_support.serving.settings import ServeSettings
 from smart_support.serving.store import StateStore
 from smart_support.tracking.packaging import CHAMPION_TAG, FALLBACK_TAG
@@ -29,7 +35,7 @@ def load_bento_router(ref: Any) -> tuple[RouterModel, ModelInfo]:
     tag = str(getattr(ref, "tag", ref))
     try:
         stored = bentoml.models.get(tag)
-        router = unwrap(bentoml.mlflow.load_model(stored))
+        router = accelerate(unwrap(bentoml.mlflow.load_model(stored)), SAMPLE_TICKETS)
     except Exception as exc:  # noqa: BLE001 - any failure here means: refuse to start
         raise ModelLoadError(
             f"cannot load model {tag!r} ({type(exc).__name__}: {exc}); run the pipeline's "
@@ -47,10 +53,10 @@ def load_bento_router(ref: Any) -> tuple[RouterModel, ModelInfo]:
 def build_model_router(
     settings: ServeSettings, champion_ref: Any, fallback_ref: Any
 ) -> ModelRouter:
-    if settings.torch_threads > 0:
+    if settings.encoder_threads > 0:  # the models' own encoder (M3) runs on torch
         import torch
 
-        torch.set_num_threads(settings.torch_threads)
+        torch.set_num_threads(settings.encoder_threads)
     champion, champion_info = load_bento_router(champion_ref)
     fallback, fallback_info = load_bento_router(fallback_ref)
     store = StateStore.from_settings(settings)
@@ -64,7 +70,12 @@ def build_model_router(
         champion,
         fallback,
         breaker,
-        dedup_embedder(max_seq_length=settings.dedup.max_seq_length),
+        dedup_embedder(
+            max_seq_length=settings.dedup.max_seq_length,
+            backend=settings.dedup.backend,
+            threads=settings.encoder_threads,
+            parallel=settings.encoder_parallel,
+        ),
         info={"champion": champion_info, "fallback": fallback_info},
     )
     router.warm_up()

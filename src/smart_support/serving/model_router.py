@@ -9,17 +9,28 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from smart_support.features.embeddings import PACKAGED_MODEL, SentenceEmbedder, shared_embedder
+from smart_support.features.embeddings import PACKAGED_MODEL, Embedder, shared_embedder
 from smart_support.models.base import Prediction
 from smart_support.models.router_model import RouterModel
 from smart_support.routing.breaker import CircuitBreaker
 
 log = logging.getLogger(__name__)
+
+# Warm-up, and the check that a model's serving fast path predicts what the model predicts.
+SAMPLE_TICKETS = (
+    "Warm-up ticket. The invoice was charged twice and the server is down.",
+    "Please send us the termination clause of our service contract.",
+    "Unser Produktionsserver ist seit 10 Minuten nicht erreichbar, bitte dringend prüfen.",
+    "Die Rechnung für März enthält eine doppelte Position, bitte korrigieren.",
+    "The VPN disconnects every few minutes since the last update.",
+    "",
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,7 @@ class ModelRouter:
         champion: RouterModel,
         fallback: RouterModel,
         breaker: CircuitBreaker,
-        dedup_embedder: SentenceEmbedder,
+        dedup_embedder: Embedder,
         info: dict[str, ModelInfo] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         timer: Callable[[], float] = time.perf_counter,
@@ -60,13 +71,19 @@ class ModelRouter:
         self._sleep = sleep
         self._timer = timer
         self._shared_vectors = _same_encoder(champion, dedup_embedder)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="dedup-embedding")
 
     def classify(self, texts: Sequence[str]) -> list[Classified]:
         texts = list(texts)
         if not texts:
             return []
-        vectors = self.embedder.encode(texts)
-        prediction, used = self._predict(texts, vectors)
+        if self._shared_vectors:
+            vectors = self.embedder.encode(texts)
+            prediction, used = self._predict(texts, vectors)
+        else:  # dedup vectors and the prediction are independent: compute them side by side
+            pending = self._pool.submit(self.embedder.encode, texts)
+            prediction, used = self._predict(texts, None)
+            vectors = pending.result()
         return [
             Classified(
                 category=prediction.categories[i],
@@ -78,13 +95,12 @@ class ModelRouter:
             for i in range(len(texts))
         ]
 
-    def _predict(self, texts: list[str], vectors: np.ndarray) -> tuple[Prediction, str]:
+    def _predict(self, texts: list[str], embeddings: np.ndarray | None) -> tuple[Prediction, str]:
         if self.breaker.allow_primary():
             start = self._timer()
             try:
                 if self.delay_s > 0:
                     self._sleep(self.delay_s)
-                embeddings = vectors if self._shared_vectors else None
                 prediction = self.champion.predict(texts, embeddings)
             except Exception:  # noqa: BLE001 - a failing champion must not fail the route
                 log.exception("champion %s failed; routing by the fallback", self.champion.name)
@@ -96,7 +112,7 @@ class ModelRouter:
 
     def warm_up(self) -> None:
         """Run every model once so the first request costs what the rest cost."""
-        sample = ["Warm-up ticket. The invoice was charged twice and the server is down."]
+        sample = list(SAMPLE_TICKETS[:1])
         vectors = self.embedder.encode(sample)
         self.champion.predict(sample, vectors if self._shared_vectors else None)
         self.fallback.predict(sample)
@@ -108,14 +124,22 @@ class ModelRouter:
         }
 
 
-def _same_encoder(model: RouterModel, embedder: SentenceEmbedder) -> bool:
+def _same_encoder(model: RouterModel, embedder: Embedder) -> bool:
+    """Models are trained on torch vectors (featurize): only then may they reuse dedup's."""
     cfg = model.embedding or {}
     return (
         model.needs_embeddings
         and str(cfg.get("model", PACKAGED_MODEL)) == embedder.model_name
         and int(cfg.get("max_seq_length", 128)) == embedder.max_seq_length
+        and embedder.backend == "torch"
     )
 
 
-def dedup_embedder(model: str = PACKAGED_MODEL, max_seq_length: int = 128) -> SentenceEmbedder:
-    return shared_embedder(model, max_seq_length)
+def dedup_embedder(
+    model: str = PACKAGED_MODEL,
+    max_seq_length: int = 128,
+    backend: str = "torch",
+    threads: int = 0,
+    parallel: int = 1,
+) -> Embedder:
+    return shared_embedder(model, max_seq_length, backend, threads, parallel)

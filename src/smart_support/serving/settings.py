@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from smart_support.features.embeddings import BACKENDS
 from smart_support.routing.dedup import DEFAULT_MIN_MATCHES, DEFAULT_RULE, GroupingRule
 from smart_support.routing.skills import Agent
 
@@ -44,7 +45,8 @@ class DedupSettings:
     threshold: float = 0.85  # measured in docs/dedup_threshold.md
     window_s: float = 300.0
     incident_after: int = 10
-    max_seq_length: int = 128
+    max_seq_length: int = 64
+    backend: str = "onnx-int8"  # torch | onnx | onnx-int8 (features/embeddings.BACKENDS)
     rule: str = DEFAULT_RULE.value  # a GroupingRule: dense | link | nearest | centroid
     min_matches: int = DEFAULT_MIN_MATCHES  # members a ticket must match under "dense"
 
@@ -56,6 +58,8 @@ class DedupSettings:
             raise ValueError(f"unknown dedup rule {self.rule!r}; known: {known}") from None
         if self.min_matches < 1:
             raise ValueError(f"dedup.min_matches must be at least 1, got {self.min_matches}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown dedup backend {self.backend!r}; known: {list(BACKENDS)}")
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,8 @@ class ServeSettings:
     max_body_chars: int = 20000
     max_subject_chars: int = 1000
     max_batch: int = 100
-    torch_threads: int = 1  # encoder threads (0: torch's default)
+    encoder_threads: int = 1  # intra-op threads of each encoder run (0: all cores)
+    encoder_parallel: int = 2  # dedup encoder runs at a time (ONNX backends)
     urgency: UrgencySettings = UrgencySettings()
     webhook: WebhookSettings = WebhookSettings()
     dedup: DedupSettings = DedupSettings()
