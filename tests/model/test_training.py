@@ -49,3 +49,22 @@ def test_urgency_is_trained_on_excluded_queues_too(tiny_splits) -> None:
     assert model.urgency.ridge.n_features_in_ > 0
     excluded = SplitData(train.frame[~train.labelled])
     assert len(model.predict(excluded.texts).urgency) == len(excluded.frame)
+
+
+def test_decision_rule_is_fitted_on_validation_and_used_by_predict(tiny_splits) -> None:
+    model = fit("m2", tiny_splits, slot="m2")
+    assert model.decision.rule == "class_offsets"
+    assert "val_cross_fitted_gain" in model.decision.report
+    prediction = model.predict(tiny_splits["test"].texts)
+    chosen = model.decision.choose(prediction.probabilities)
+    assert prediction.categories == [model.labels[i] for i in chosen]
+
+
+def test_models_pickled_before_the_decision_rule_still_predict(tiny_m2) -> None:
+    import copy
+
+    old = copy.deepcopy(tiny_m2)
+    del old.decision  # what unpickling a model saved by the previous code gives
+    texts = ["refund my invoice please", "the server is down"]
+    prediction = old.predict(texts)
+    assert prediction.categories == [old.labels[i] for i in prediction.probabilities.argmax(1)]

@@ -13,10 +13,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
+from smart_support.models.decision import build_decision
 from smart_support.models.router_model import RouterModel
 from smart_support.models.urgency import KeywordUrgency, RidgeUrgency
 
 Terms = Mapping[str, Sequence[str]]
+Decision = str | Mapping[str, Any] | None  # `decision:` of conf/model/*.yaml
 NOT_BUILDER_ARGS = {"tune_space", "description"}
 
 
@@ -35,12 +37,14 @@ def build_m1(
     C: float = 5.0,
     smote: bool = False,
     urgency_terms: Terms | None = None,
+    decision: Decision = None,
     seed: int = 42,
 ) -> RouterModel:
     vectorizer = TfidfVectorizer(ngram_range=(1, ngram_max), min_df=min_df, sublinear_tf=True)
     classifier = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
     return RouterModel(
         name=name,
+        decision=build_decision(decision, seed),
         classifier=_steps(vectorizer, classifier, smote, seed),
         urgency=KeywordUrgency(urgency_terms or {}),
     )
@@ -56,6 +60,7 @@ def build_m2(
     smote: bool = False,
     urgency_alpha: float = 3.0,
     urgency_terms: Terms | None = None,
+    decision: Decision = None,
     seed: int = 42,
 ) -> RouterModel:
     vectorizer = TfidfVectorizer(
@@ -68,6 +73,7 @@ def build_m2(
     classifier = CalibratedClassifierCV(svc, cv=calibration_cv, method="sigmoid")
     return RouterModel(
         name=name,
+        decision=build_decision(decision, seed),
         classifier=_steps(vectorizer, classifier, smote, seed),
         urgency=RidgeUrgency(urgency_terms or {}, alpha=urgency_alpha, use_embeddings=False),
     )
@@ -80,11 +86,13 @@ def build_m3(
     urgency_alpha: float = 3.0,
     urgency_terms: Terms | None = None,
     embedding: Mapping[str, Any] | None = None,
+    decision: Decision = None,
     seed: int = 42,
 ) -> RouterModel:
     classifier = LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
     return RouterModel(
         name=name,
+        decision=build_decision(decision, seed),
         classifier=_steps(None, classifier, smote, seed),
         urgency=RidgeUrgency(urgency_terms or {}, alpha=urgency_alpha, use_embeddings=True),
         uses_embeddings=True,
@@ -104,6 +112,7 @@ def build_m3_finetune(
     urgency_alpha: float = 3.0,
     urgency_terms: Terms | None = None,
     embedding: Mapping[str, Any] | None = None,
+    decision: Decision = None,
     seed: int = 42,
 ) -> RouterModel:
     from smart_support.models.finetune import FineTunedClassifier
@@ -119,6 +128,7 @@ def build_m3_finetune(
     )
     return RouterModel(
         name=name,
+        decision=build_decision(decision, seed),
         classifier=classifier,
         urgency=RidgeUrgency(urgency_terms or {}, alpha=urgency_alpha, use_embeddings=False),
         embedding=dict(embedding or {}),

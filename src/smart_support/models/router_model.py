@@ -10,6 +10,7 @@ import numpy as np
 
 from smart_support.features.embeddings import shared_embedder
 from smart_support.models.base import Prediction
+from smart_support.models.decision import DecisionRule
 from smart_support.models.urgency import AlertCalibrator
 
 
@@ -25,6 +26,7 @@ class RouterModel:
     embedding: Mapping[str, Any] | None = None  # {model, max_seq_length}
     calibrator: AlertCalibrator = field(default_factory=AlertCalibrator)
     labels: list[str] = field(default_factory=list)
+    decision: DecisionRule = field(default_factory=DecisionRule)
 
     @property
     def needs_embeddings(self) -> bool:
@@ -42,6 +44,20 @@ class RouterModel:
     ) -> RouterModel:
         self.classifier.fit(self.classifier_input(texts, embeddings), np.asarray(y))
         self.labels = [str(c) for c in self.classifier.classes_]
+        return self
+
+    def fit_decision(
+        self, texts: Sequence[str], y: Sequence[str], embeddings: np.ndarray | None = None
+    ) -> RouterModel:
+        """Fit the decision rule on held-out (validation) tickets; unknown labels are skipped."""
+        known = np.isin(np.asarray(y, dtype=str), self.labels)
+        X = self.classifier_input(
+            [t for t, k in zip(texts, known, strict=True) if k],
+            None if embeddings is None else embeddings[known],
+        )
+        proba = np.asarray(self.classifier.predict_proba(X))
+        target = np.array([self.labels.index(str(c)) for c in np.asarray(y)[known]], dtype=int)
+        self.decision.fit(proba, target)
         return self
 
     def fit_urgency(
@@ -73,7 +89,9 @@ class RouterModel:
         if self.needs_embeddings and embeddings is None:
             embeddings = self.embed(texts)
         proba = np.asarray(self.classifier.predict_proba(self.classifier_input(texts, embeddings)))
-        best = proba.argmax(axis=1)
+        # Models pickled before the decision rule existed have no `decision`: argmax.
+        decision = getattr(self, "decision", None)
+        best = decision.choose(proba) if decision is not None else proba.argmax(axis=1)
         urgency = self.calibrator.transform(self.raw_urgency(texts, embeddings))
         return Prediction(
             categories=[self.labels[i] for i in best],

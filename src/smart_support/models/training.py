@@ -1,4 +1,4 @@
-"""Train one milestone: tune the classifier, fit it, fit and calibrate urgency."""
+"""Train one milestone: tune and fit the classifier and its decision rule, then urgency."""
 
 from __future__ import annotations
 
@@ -99,6 +99,11 @@ def train_milestone(
     model.classifier.set_params(**params)
     log.info("%s: fitting on %d labelled tickets with %s", model.name, len(y), params or "defaults")
     model.fit_classifier(labelled.texts, y, labelled.embeddings)
+    held_out = val.subset(val.labelled)
+    model.fit_decision(
+        held_out.texts, held_out.frame["category"].astype(str).to_numpy(), held_out.embeddings
+    )
+    log.info("%s: decision rule %s", model.name, model.decision.report)
     model.fit_urgency(train.texts, train.frame["urgency"].to_numpy(), train.embeddings)
     model.calibrate_urgency(val.texts, val.frame["urgency"].to_numpy(), val.embeddings)
     trials = len(study.trials) if study is not None else 0
