@@ -45,7 +45,7 @@ class DedupSettings:
     threshold: float = 0.85  # measured in docs/dedup_threshold.md
     window_s: float = 300.0
     incident_after: int = 10
-    max_seq_length: int = 64
+    max_seq_length: int = 32
     backend: str = "onnx-int8"  # torch | onnx | onnx-int8 (features/embeddings.BACKENDS)
     rule: str = DEFAULT_RULE.value  # a GroupingRule: dense | link | nearest | centroid
     min_matches: int = DEFAULT_MIN_MATCHES  # members a ticket must match under "dense"
