@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -140,21 +141,30 @@ async def load(url: str, tickets: list[dict[str, str]], concurrency: int, n: int
     return {**percentiles(latencies), "req_per_s": round(n / wall, 1), "errors": errors}
 
 
-def start_server(tmp: Path, fallback: bool, baseline: Path | None) -> Any:
-    """`bentoml serve` of this checkout, or of `baseline` (another checkout of the repository)."""
+@dataclass(frozen=True)
+class Baseline:
+    """Another checkout of the repository, optionally with the BentoML home its models are in."""
+
+    root: Path
+    bentoml_home: Path | None = None
+
+
+def start_server(tmp: Path, fallback: bool, baseline: Baseline | None) -> Any:
+    """`bentoml serve` of this checkout, or of `baseline`."""
     from smart_support.serving.local_server import LocalServer
 
     tmp.mkdir(parents=True, exist_ok=True)
+    root = baseline.root if baseline else ROOT
     env = {
-        "SMART_SUPPORT_PARAMS": str(
-            server_params(tmp, 3600.0 if fallback else 30.0, baseline or ROOT)
-        ),
+        "SMART_SUPPORT_PARAMS": str(server_params(tmp, 3600.0 if fallback else 30.0, root)),
         "SMART_SUPPORT_FAULT_INJECTION": "1",
     }
     kwargs: dict[str, Any] = {}
     if baseline is not None:
-        env["PYTHONPATH"] = f"{baseline / 'src'}:{baseline}"
-        kwargs["cwd"] = baseline
+        env["PYTHONPATH"] = f"{root / 'src'}:{root}"
+        kwargs["cwd"] = root
+        if baseline.bentoml_home:
+            env["BENTOML_HOME"] = str(baseline.bentoml_home)
     return LocalServer(env=env, log_path=tmp / "serve.log", **kwargs)
 
 
@@ -191,7 +201,7 @@ def batches(url: str, tickets: list[dict[str, str]], r: int) -> float:
 
 
 def over_http(
-    tickets: list[dict[str, str]], fallback: bool, rounds: int, n: int, baseline: Path | None
+    tickets: list[dict[str, str]], fallback: bool, rounds: int, n: int, baseline: Baseline | None
 ) -> dict[str, dict[str, Any]]:
     """Each measurement alternates between the servers, so background noise hits both alike."""
     labels = ["after"] + (["before"] if baseline else [])
@@ -243,6 +253,12 @@ def main(argv: list[str] | None = None) -> int:
         help="a checkout of the code before a change (git worktree add /tmp/base <commit>): "
         "its server is measured alongside, as `before`",
     )
+    parser.add_argument(
+        "--baseline-bentoml-home",
+        type=Path,
+        help="a BentoML home holding the models the baseline served (when the pipeline has "
+        "imported newer ones since)",
+    )
     parser.add_argument("--quick", action="store_true", help="fewer repeats (smoke run)")
     parser.add_argument("--http-only", action="store_true")
     parser.add_argument(
@@ -250,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     rounds, repeats, n = (1, 20, 40) if args.quick else (2, 40, 160)
+    baseline = Baseline(args.baseline, args.baseline_bentoml_home) if args.baseline else None
     tickets = test_tickets()
     report: dict[str, Any] = {"machine": machine(), "started": time.time()}
     if not args.http_only:
@@ -262,8 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {path} and {render()}")
         return 0
     report["http"] = {
-        "champion": over_http(tickets, False, rounds, n, args.baseline),
-        "fallback": over_http(tickets, True, rounds, n, args.baseline),
+        "champion": over_http(tickets, False, rounds, n, baseline),
+        "fallback": over_http(tickets, True, rounds, n, baseline),
     }
     if args.baseline:
         report["baseline"] = str(args.baseline)

@@ -116,6 +116,11 @@ def test_health_names_the_models_and_the_breaker(client) -> None:
     assert health["models"]["champion"]["milestone"] == "m2"
     assert health["models"]["fallback"]["milestone"] == "m1"
     assert health["breaker"]["state"] == "closed"
+    assert health["dedup_encoder"] == {  # as configured in conf/serve
+        "model": "packaged:all-MiniLM-L6-v2",
+        "backend": "onnx-int8",
+        "max_seq_length": 32,
+    }
 
 
 def test_resolving_frees_the_agent(client) -> None:

@@ -121,6 +121,11 @@ class ModelRouter:
         return {
             "models": {role: vars(info) for role, info in self.info.items()},
             "breaker": self.breaker.snapshot(),
+            "dedup_encoder": {
+                "model": self.embedder.model_name,
+                "backend": self.embedder.backend,
+                "max_seq_length": self.embedder.max_seq_length,
+            },
         }
 
 

@@ -104,6 +104,7 @@ class Runtime:
             "status": "ok" if state == "closed" else "degraded",
             "models": classifier.get("models", {}),
             "breaker": classifier.get("breaker", {}),
+            "dedup_encoder": classifier.get("dedup_encoder", {}),
             "uptime_s": round(self.clock.now() - self.started_at, 1),
         }
 
