@@ -50,9 +50,10 @@ def load_params(root: Path = ROOT) -> dict[str, Any]:
 def in_process(tickets: list[dict[str, str]], repeats: int, rounds: int) -> dict[str, Any]:
     import mlflow
 
+    from smart_support.features.embeddings import shared_embedder
     from smart_support.models.fast_linear import accelerate
     from smart_support.models.pyfunc import load_router
-    from smart_support.serving.model_router import SAMPLE_TICKETS, dedup_embedder
+    from smart_support.serving.model_router import SAMPLE_TICKETS
 
     params = load_params()
     serve = params["serve"]
@@ -64,7 +65,7 @@ def in_process(tickets: list[dict[str, str]], repeats: int, rounds: int) -> dict
     mlflow.set_tracking_uri(params["tracking"]["tracking_uri"])
     name = params["tracking"]["registered_model"]
     texts = [t["text"] for t in tickets]
-    embedder = dedup_embedder(
+    embedder = shared_embedder(
         max_seq_length=int(serve["dedup"]["max_seq_length"]),
         backend=str(serve["dedup"].get("backend", "torch")),
         threads=threads,
@@ -73,7 +74,7 @@ def in_process(tickets: list[dict[str, str]], repeats: int, rounds: int) -> dict
     # As served, plus the forms they replaced (the profiling fixes' before/after, same run).
     targets = {
         "dedup_embedding": embedder.encode,
-        "dedup_embedding before (torch, 128 tokens)": dedup_embedder(max_seq_length=128).encode,
+        "dedup_embedding before (torch, 128 tokens)": shared_embedder(max_seq_length=128).encode,
     }
     for milestone in ("m1", "m2", "m3"):
         router = load_router(f"models:/{name}@{milestone}")

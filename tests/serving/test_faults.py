@@ -16,10 +16,11 @@ import httpx
 import pytest
 
 from smart_support.clock import FakeClock
+from smart_support.features.embeddings import shared_embedder
 from smart_support.routing.breaker import CircuitBreaker
 from smart_support.serving.bento_models import CHAMPION, FALLBACK, load_bento_router
 from smart_support.serving.local_server import LocalServer
-from smart_support.serving.model_router import ModelRouter, dedup_embedder
+from smart_support.serving.model_router import ModelRouter
 from tests.serving.conftest import write_params
 
 
@@ -39,7 +40,7 @@ def test_slow_champion_opens_the_breaker_and_it_closes_after_the_cooldown(bento_
         champion,
         fallback,
         breaker,
-        dedup_embedder(),
+        shared_embedder(),
         sleep=fake_sleep,
         timer=lambda: time.perf_counter() + elapsed[0],
     )

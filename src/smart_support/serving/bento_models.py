@@ -7,16 +7,12 @@ from typing import Any
 
 import bentoml
 
+from smart_support.features.embeddings import shared_embedder
 from smart_support.models.fast_linear import accelerate
 from smart_support.models.pyfunc import unwrap
 from smart_support.models.router_model import RouterModel
 from smart_support.routing.breaker import CircuitBreaker
-from smart_support.serving.model_router import (
-    SAMPLE_TICKETS,
-    ModelInfo,
-    ModelRouter,
-    dedup_embedder,
-)
+from smart_support.serving.model_router import SAMPLE_TICKETS, ModelInfo, ModelRouter
 from smart_support.serving.settings import ServeSettings
 from smart_support.serving.store import StateStore
 from smart_support.tracking.packaging import CHAMPION_TAG, FALLBACK_TAG
@@ -70,7 +66,7 @@ def build_model_router(
         champion,
         fallback,
         breaker,
-        dedup_embedder(
+        shared_embedder(
             max_seq_length=settings.dedup.max_seq_length,
             backend=settings.dedup.backend,
             threads=settings.encoder_threads,

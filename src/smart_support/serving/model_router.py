@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from smart_support.features.embeddings import PACKAGED_MODEL, Embedder, shared_embedder
+from smart_support.features.embeddings import PACKAGED_MODEL, Embedder
 from smart_support.models.base import Prediction
 from smart_support.models.router_model import RouterModel
 from smart_support.routing.breaker import CircuitBreaker
@@ -138,13 +138,3 @@ def _same_encoder(model: RouterModel, embedder: Embedder) -> bool:
         and int(cfg.get("max_seq_length", 128)) == embedder.max_seq_length
         and embedder.backend == "torch"
     )
-
-
-def dedup_embedder(
-    model: str = PACKAGED_MODEL,
-    max_seq_length: int = 128,
-    backend: str = "torch",
-    threads: int = 0,
-    parallel: int = 1,
-) -> Embedder:
-    return shared_embedder(model, max_seq_length, backend, threads, parallel)
