@@ -32,11 +32,20 @@ def test_onnx_vectors_match_sentence_transformers(torch_vectors, backend, min_co
     assert np.min(np.sum(vectors * torch_vectors, axis=1)) >= min_cosine
 
 
-def test_padding_in_a_batch_does_not_change_a_vector() -> None:
-    embedder = shared_embedder(PACKAGED_MODEL, 64, "onnx-int8", 1)
+@pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])  # float32 batches pad, int8 not
+def test_padding_in_a_batch_does_not_change_a_vector(backend) -> None:
+    embedder = shared_embedder(PACKAGED_MODEL, 64, backend, 1)
     batched = embedder.encode(TEXTS)
     alone = np.vstack([embedder.encode([t]) for t in TEXTS])
     np.testing.assert_allclose(batched, alone, atol=1e-4)
+
+
+def test_long_bodies_are_cut_before_tokenizing_without_changing_the_vector() -> None:
+    embedder = shared_embedder(PACKAGED_MODEL, 32, "onnx", 1)
+    text = "Der Server antwortet nicht mehr, bitte dringend prüfen. " * 400  # ~22,000 chars
+    full = embedder._tokenizer.encode(text).ids  # truncated by the tokenizer itself
+    assert embedder._tokenizer.encode(text[: embedder._max_chars]).ids == full
+    assert embedder.encode([text]).shape == (1, embedder.dimension)
 
 
 def test_unknown_backend_is_refused() -> None:

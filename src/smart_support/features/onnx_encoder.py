@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 ENV_CACHE = "SMART_SUPPORT_CACHE"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+CHARS_PER_TOKEN = 20  # text kept per token of max_seq_length before tokenizing (generous)
 
 
 def cache_root() -> Path:
@@ -159,10 +160,14 @@ class OnnxEmbedder:
         # each with `threads` intra-op threads: single-threaded runs never spin-wait on a busy
         # core, and a burst of tickets still uses every core.
         self._pool = ThreadPoolExecutor(parallel) if parallel > 1 else None
-        self.dimension = int(self.encode(["dimension probe"]).shape[1])
+        self.dimension = int(self._session.get_outputs()[0].shape[-1])
+        # Tokenizers truncate only after tokenizing the whole text (a 20,000-character body
+        # for 32 tokens); a WordPiece token spans a few characters, so this many characters
+        # always hold the first `max_seq_length` tokens of real text.
+        self._max_chars = CHARS_PER_TOKEN * max_seq_length
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(texts)
+        encodings = self._tokenizer.encode_batch([t[: self._max_chars] for t in texts])
         feed = {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
@@ -177,7 +182,7 @@ class OnnxEmbedder:
     def encode(self, texts: Sequence[str], show_progress_bar: bool = False) -> np.ndarray:
         texts = list(texts)
         if not texts:
-            return np.zeros((0, getattr(self, "dimension", 0)), dtype=np.float32)
+            return np.zeros((0, self.dimension), dtype=np.float32)
         order = np.argsort([len(t) for t in texts])  # similar lengths share a batch: less padding
         batches = [
             [texts[i] for i in order[start : start + self.batch_size]]

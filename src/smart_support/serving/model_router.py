@@ -130,11 +130,11 @@ class ModelRouter:
 
 
 def _same_encoder(model: RouterModel, embedder: Embedder) -> bool:
-    """Models are trained on torch vectors (featurize): only then may they reuse dedup's."""
+    """The model was trained on the vectors dedup computes (same model, length and backend)."""
     cfg = model.embedding or {}
     return (
         model.needs_embeddings
         and str(cfg.get("model", PACKAGED_MODEL)) == embedder.model_name
         and int(cfg.get("max_seq_length", 128)) == embedder.max_seq_length
-        and embedder.backend == "torch"
+        and str(cfg.get("backend", "torch")) == embedder.backend
     )
