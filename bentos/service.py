@@ -6,6 +6,7 @@ encoder; `SmartSupport` is the HTTP front: it depends on `Classifier` and owns t
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ try:  # a Bento ships src/ beside bentos/; a dev checkout has the package instal
 except ImportError:  # pragma: no cover - inside a built Bento without the package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+import anyio
 import bentoml
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,7 +26,7 @@ from starlette.responses import Response
 from smart_support.serving.api_models import BatchIn, BatchOut, JobAccepted, RouteResult, TicketIn
 from smart_support.serving.bento_models import CHAMPION, FALLBACK, build_model_router
 from smart_support.serving.error_bodies import ErrorBodies
-from smart_support.serving.model_router import Classified
+from smart_support.serving.model_router import SAMPLE_TICKETS, Classified
 from smart_support.serving.runtime import Runtime, fault_injection_enabled, load_serve_settings
 from smart_support.serving.ticket_service import InputError
 from smart_support.serving.vectors import pack, unpack
@@ -71,6 +73,7 @@ class Classifier:
                 "urgency": c.urgency,
                 "model_used": c.model_used,
                 "embedding": pack(c.embedding),
+                "language": c.language,
             }
             for c in self.router.classify(texts)
         ]
@@ -97,6 +100,7 @@ class SmartSupport:
     classifier = bentoml.depends(Classifier)
 
     def __init__(self) -> None:
+        self._warm = False
         self.runtime = Runtime.build(
             load_serve_settings(), self._classify, lambda: self.classifier.model_status()
         )
@@ -113,6 +117,7 @@ class SmartSupport:
                 urgency=float(r["urgency"]),
                 model_used=r["model_used"],
                 embedding=unpack(r["embedding"]),
+                language=r["language"],
             )
             for r in rows
         ]
@@ -195,11 +200,29 @@ class SmartSupport:
         return FileResponse(path)
 
     @bentoml.on_startup
-    async def start_job_worker(self) -> None:
-        """Async jobs are claimed from the shared store by every worker (atomic claim)."""
-        import asyncio
+    async def start_background_tasks(self) -> None:
+        """Async jobs are claimed from the shared store by every worker (atomic claim); one
+        warm-up ticket goes through the classifier."""
+        loop = asyncio.get_running_loop()
+        self._job_task = loop.create_task(self.runtime.worker.run_forever())
+        self._warm_up_task = loop.create_task(self._warm_up())
 
-        self._job_task = asyncio.get_running_loop().create_task(self.runtime.worker.run_forever())
+    async def _warm_up(self) -> None:
+        """The first call to the classifier pays for its connection and first-use costs (~13 ms
+        more than the rest): a warm-up ticket pays them instead, retried until the classifier
+        answers. `/readyz` answers 503 until then, so the first request is as fast as the rest.
+        """
+        while True:
+            try:
+                await anyio.to_thread.run_sync(self._classify, [SAMPLE_TICKETS[0]])
+            except Exception:  # noqa: BLE001 - the classifier is still starting
+                await asyncio.sleep(0.2)
+            else:
+                self._warm = True
+                return
+
+    async def __is_ready__(self) -> bool:
+        return self._warm
 
     @bentoml.on_shutdown
     def shutdown(self) -> None:

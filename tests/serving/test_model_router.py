@@ -91,3 +91,9 @@ def test_embedding_champion_reuses_the_dedup_vectors(tiny_splits) -> None:
     finally:
         router.embedder.encode = original  # type: ignore[method-assign]
     assert calls == [2]  # embedded once, used for classification and dedup
+
+
+def test_each_ticket_gets_its_detected_language(models) -> None:
+    texts = [*TEXTS, "Die Rechnung für März enthält eine doppelte Position, bitte korrigieren."]
+    languages = [c.language for c in make_router(*models, FakeClock()).classify(texts)]
+    assert languages == ["en", "en", "de"]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 
 import pytest
+
+from smart_support.serving.runtime import load_serve_settings
 
 TICKET = {
     "subject": "Invoice charged twice",
@@ -109,6 +112,18 @@ def test_stats_count_what_was_routed(client) -> None:
     assert stats["total_tickets"] == before["total_tickets"] + 3
     assert sum(stats["by_model"].values()) == stats["total_tickets"]
     assert sum(stats["urgency_histogram"]["counts"]) == stats["total_tickets"]
+
+
+def test_language_is_detected_unless_the_client_gives_it(client) -> None:
+    german = {
+        "subject": "Rechnung doppelt belastet",
+        "body": "Die Rechnung für März wurde zweimal abgebucht, bitte erstatten Sie den Betrag.",
+    }
+    detected = client.post("/route", json=german).json()["ticket_id"]
+    given = client.post("/route", json={**german, "language": "EN"}).json()["ticket_id"]
+    with sqlite3.connect(load_serve_settings().store.path) as db:
+        rows = dict(db.execute("SELECT ticket_id, language FROM tickets").fetchall())
+    assert (rows[detected], rows[given]) == ("de", "en")
 
 
 def test_health_names_the_models_and_the_breaker(client) -> None:

@@ -224,6 +224,40 @@ def test_window_grows_past_its_initial_buffer() -> None:
         window.add(str(i), str(i), unit(1, i), float(i))
     assert len(window) == 200
     assert window.embeddings.shape == (200, DIM)
+    assert window.group_ids == [str(i) for i in range(200)]
+
+
+def test_a_pruned_group_leaves_nothing_behind_for_the_next_group() -> None:
+    window = DedupWindow(DIM)
+    for i in range(150):  # groups come and go: their slots are reused
+        window.add(f"old{i}", f"g{i}", unit(1, 0), 0.0)
+        window.add(f"old{i}b", f"g{i}", unit(1, 0), 0.0)
+    window.prune(before=1.0)
+    window.add("n1", "h", unit(0, 1), 2.0)
+    window.add("n2", "h", unit(0, 1), 2.0)
+    assert not window.decide(unit(1, 0), 0.6, "new").is_duplicate  # no stale centroid of g*
+    assert window.decide(unit(0, 1), 0.6, "new").group_id == "h"
+    assert (window.group_size("h"), window.group_size("g0")) == (2, 0)
+
+
+def test_merging_into_a_group_the_window_no_longer_holds_renames_the_group() -> None:
+    window = DedupWindow(DIM)  # a merge replayed from the store after its target was pruned
+    window.add("a1", "a", unit(1, 0), 0.0)
+    window.add("a2", "a", unit(1, 0.1), 0.0)
+    window.add("b1", "b", unit(0, 1), 0.0)
+    window.merge("gone", ["a"])
+    assert window.group_ids == ["gone", "gone", "b"]
+    assert (window.group_size("gone"), window.group_size("a")) == (2, 0)
+    assert window.decide(unit(1, 0.05), 0.6, "new").group_id == "gone"
+
+
+def test_merged_groups_pool_their_members_and_centroids() -> None:
+    window = DedupWindow(DIM)
+    spread_group(window)  # centroid close to unit(1), no member is
+    window.add("x", "other", unit(0, 0, 0, 0, 0, 1), 0.0)
+    window.merge("other", ["group"])
+    assert window.group_size("other") == 5 and window.group_size("group") == 0
+    assert window.decide(unit(1), 0.6, "new", rule=GroupingRule.CENTROID).group_id == "other"
 
 
 # --- incidents ---------------------------------------------------------------------------

@@ -12,13 +12,16 @@ MAX_CHARS = 1000  # the opening of a ticket is plenty, and keeps detection fast
 
 @lru_cache(maxsize=1)
 def _detector() -> Any:
-    """Built once per process, on first use (loading the models takes a moment)."""
+    """Built once per process, with every language's models loaded (the first ticket of each
+    language costs what the rest cost)."""
     from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
     languages = [
         Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())) for code in SUPPORTED
     ]
-    return LanguageDetectorBuilder.from_languages(*languages).build()
+    return (
+        LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
+    )
 
 
 def detect_language(text: str | None) -> str:

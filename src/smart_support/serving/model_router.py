@@ -1,7 +1,8 @@
 """Classify tickets with the champion behind a circuit breaker, the fallback when it is open.
 
 Each ticket is embedded once: when the champion classifies sentence embeddings with the same
-encoder as dedup, the same vectors serve both.
+encoder as dedup, the same vectors serve both. The ticket's language is detected here too, on
+the thread that is not busy with the dedup embedding.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from smart_support.features.embeddings import PACKAGED_MODEL, Embedder
 from smart_support.models.base import Prediction
 from smart_support.models.router_model import RouterModel
 from smart_support.routing.breaker import CircuitBreaker
+from smart_support.routing.language import detect_language
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class Classified:
     urgency: float
     model_used: str
     embedding: np.ndarray
+    language: str  # detected (ISO 639-1 or "unknown"); a language the client gives wins
 
 
 @dataclass
@@ -71,7 +74,7 @@ class ModelRouter:
         self._sleep = sleep
         self._timer = timer
         self._shared_vectors = _same_encoder(champion, dedup_embedder)
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="dedup-embedding")
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="prediction")
 
     def classify(self, texts: Sequence[str]) -> list[Classified]:
         texts = list(texts)
@@ -80,10 +83,14 @@ class ModelRouter:
         if self._shared_vectors:
             vectors = self.embedder.encode(texts)
             prediction, used = self._predict(texts, vectors)
-        else:  # dedup vectors and the prediction are independent: compute them side by side
-            pending = self._pool.submit(self.embedder.encode, texts)
-            prediction, used = self._predict(texts, None)
-            vectors = pending.result()
+            languages = _languages(texts)
+        else:
+            # Independent: the prediction and languages (Python, holding the GIL) run on the pool
+            # while this thread embeds; ONNX Runtime releases the GIL once its run starts. (The
+            # other way round, the encoder's thread waits for the GIL until the prediction ends.)
+            pending = self._pool.submit(lambda: (self._predict(texts, None), _languages(texts)))
+            vectors = self.embedder.encode(texts)
+            (prediction, used), languages = pending.result()
         return [
             Classified(
                 category=prediction.categories[i],
@@ -91,6 +98,7 @@ class ModelRouter:
                 urgency=float(prediction.urgency[i]),
                 model_used=used,
                 embedding=vectors[i],
+                language=languages[i],
             )
             for i in range(len(texts))
         ]
@@ -116,6 +124,7 @@ class ModelRouter:
         vectors = self.embedder.encode(sample)
         self.champion.predict(sample, vectors if self._shared_vectors else None)
         self.fallback.predict(sample)
+        detect_language(sample[0])
 
     def health(self) -> dict[str, Any]:
         return {
@@ -127,6 +136,10 @@ class ModelRouter:
                 "max_seq_length": self.embedder.max_seq_length,
             },
         }
+
+
+def _languages(texts: Sequence[str]) -> list[str]:
+    return [detect_language(text) for text in texts]
 
 
 def _same_encoder(model: RouterModel, embedder: Embedder) -> bool:

@@ -11,11 +11,10 @@ from typing import Any
 
 from smart_support.clock import Clock, SystemClock
 from smart_support.config import PARAMS_FILE, load_params
-from smart_support.routing.language import detect_language
 from smart_support.routing.webhook import WebhookNotifier
 from smart_support.serving.api_models import TicketIn
 from smart_support.serving.job_worker import JobWorker
-from smart_support.serving.settings import ServeSettings
+from smart_support.serving.settings import ServeSettings, limit_threads
 from smart_support.serving.store import StateStore
 from smart_support.serving.ticket_service import Classify, TicketService
 
@@ -63,6 +62,7 @@ class Runtime:
         classifier_health: Callable[[], dict[str, Any]],
         clock: Clock | None = None,
     ) -> Runtime:
+        limit_threads(settings)
         clock = clock or SystemClock()
         store = StateStore.from_settings(settings, clock)
 
@@ -79,7 +79,6 @@ class Runtime:
         )
         service = TicketService(settings, store, classify, notifier)
         worker = JobWorker(store, service, settings.jobs.poll_interval_s)
-        detect_language("Warm-up: load the language models now, not on the first request.")
         return cls(
             settings, store, service, worker, notifier, classifier_health, clock, clock.now()
         )

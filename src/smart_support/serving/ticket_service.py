@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from smart_support.routing.language import detect_language
 from smart_support.routing.webhook import WebhookNotifier, incident_event, urgent_ticket_event
 from smart_support.serving.api_models import TicketIn
 from smart_support.serving.model_router import Classified
@@ -71,8 +70,8 @@ class TicketService:
         classified = self.classify(texts)
         ids = list(ticket_ids) if ticket_ids else [uuid.uuid4().hex for _ in tickets]
         new = [
-            self._new_ticket(ticket_id, ticket, text, result)
-            for ticket_id, ticket, text, result in zip(ids, tickets, texts, classified, strict=True)
+            self._new_ticket(ticket_id, ticket, result)
+            for ticket_id, ticket, result in zip(ids, tickets, classified, strict=True)
         ]
         outcomes = self.store.record_routing(new)
         latency_ms = 1000 * (time.perf_counter() - start)
@@ -80,10 +79,8 @@ class TicketService:
             self._notify(ticket, outcome)
         return [self._result(t, o, latency_ms) for t, o in zip(new, outcomes, strict=True)]
 
-    def _new_ticket(
-        self, ticket_id: str, ticket: TicketIn, text: str, result: Classified
-    ) -> NewTicket:
-        language = (ticket.language or "").lower() or detect_language(text)
+    def _new_ticket(self, ticket_id: str, ticket: TicketIn, result: Classified) -> NewTicket:
+        language = (ticket.language or "").lower() or result.language
         return NewTicket(
             ticket_id=ticket_id,
             subject=clean_text(ticket.subject)[:200],
