@@ -93,6 +93,60 @@ def in_process(tickets: list[dict[str, str]], repeats: int, rounds: int) -> dict
     return results
 
 
+def dedup_window(
+    sizes: tuple[int, ...] = (300, 3_000, 30_000), repeats: int = 200, seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """The front's dedup decision per ticket (`Deduplicator.observe`) against a window of
+    `size` unrelated tickets: 5 minutes at 100 tickets/s hold 30,000. Random unit vectors (most
+    traffic is unrelated); one BLAS thread, as the service runs. The code before a change is
+    measured by the same function: `PYTHONPATH=<old checkout>/src python -c "from
+    benchmarks.run import dedup_window; print(dedup_window())"`."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(seed)
+    results = {}
+    with threadpool_limits(limits=1, user_api="blas"):
+        for size in sizes:
+            vectors = rng.normal(size=(size + repeats, 384)).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            results[f"window of {size}"] = percentiles(_dedup_decisions(vectors, size))
+            print(f"  dedup decision, window of {size}: {results[f'window of {size}']}")
+    return results
+
+
+def dedup_window_of(root: Path) -> dict[str, dict[str, float]]:
+    """`dedup_window()` on another checkout's code (the baseline), in a child process."""
+    import subprocess
+    import sys
+
+    script = (
+        "import json; from benchmarks.run import dedup_window; print(json.dumps(dedup_window()))"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}:{ROOT}"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"dedup_window on {root} failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _dedup_decisions(vectors: Any, size: int) -> list[float]:
+    """Milliseconds per decision for the vectors after the first `size` (the window)."""
+    from smart_support.routing.dedup import Deduplicator
+
+    dedup = Deduplicator(threshold=0.85, window_s=1e9)
+    for i in range(size):
+        dedup.window.add(f"w{i}", f"w{i}", vectors[i], 0.0)
+    times = []
+    for i in range(size, len(vectors)):
+        start = time.perf_counter()
+        dedup.observe(f"t{i}", vectors[i], 1.0, lambda group: False)
+        times.append(1000 * (time.perf_counter() - start))
+    return times
+
+
 def measure(fn: Any, texts: list[str], repeats: int, r: int) -> tuple[dict, dict]:
     """One round: `repeats` single tickets, `repeats // 5` batches of 32 (per-ticket times)."""
     tickets = iter(texts[(r * repeats + i) % len(texts)] for i in range(repeats))
@@ -277,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"machine": machine(), "started": time.time()}
     if not args.http_only:
         report["in_process"] = in_process(tickets, repeats, rounds)
+        report["dedup_window"] = {"after": dedup_window()}
+        if baseline:
+            report["dedup_window"]["before"] = dedup_window_of(baseline.root)
     if args.in_process_only:
         previous = json.loads((RESULTS / "bench.json").read_text())
         path = write_json("bench.json", {**previous, "in_process": report["in_process"]})
