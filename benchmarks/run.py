@@ -249,7 +249,20 @@ def prepare(server: Any, tickets: list[dict[str, str]], fallback: bool) -> dict[
         "model_used": model_used,
         "ready_s": round(ready_s, 1),
         "first_request_ms": round(first_ms, 1),
+        "new_connection_ms": new_connection_ms(server.url, tickets),
     }
+
+
+def new_connection_ms(url: str, tickets: list[dict[str, str]], n: int = 5) -> float:
+    """Median of requests that each open a connection, as the first request does (the load
+    runs reuse theirs): what "the first request is as fast as the rest" compares against."""
+    times = []
+    for ticket in tickets[2 : 2 + n]:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            start = time.perf_counter()
+            http.post("/route", json=payload(ticket)).raise_for_status()
+            times.append(1000 * (time.perf_counter() - start))
+    return round(sorted(times)[len(times) // 2], 1)
 
 
 def batches(url: str, tickets: list[dict[str, str]], r: int) -> float:
