@@ -69,9 +69,9 @@ def render() -> Path:
         f"{m.get('load_avg_1m_at_start', '?')} (the machine is shared: above ~1 other work "
         "was running, and the numbers are noisier).",
         "",
-        "*Reference*: the original service on this kind of machine. *Before*: this repository "
-        "before the performance work (a git worktree of the baseline commit, `--baseline`), "
-        "*after*: now. Both servers run side by side in the same run and every measurement "
+        "*Reference*: the original service on this kind of machine. *Before*: the baseline "
+        f"checkout given to `--baseline`, here {bench.get('baseline', '–')}; *after*: this "
+        "checkout. Both servers run side by side in the same run and every measurement "
         "alternates between them, so background load hits both alike.",
         "",
     ]

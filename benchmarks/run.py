@@ -159,6 +159,16 @@ def measure(fn: Any, texts: list[str], repeats: int, r: int) -> tuple[dict, dict
 # --- over HTTP -------------------------------------------------------------------------------
 
 
+def describe_checkout(root: Path) -> str:
+    """`<short commit> (<path>)` for a git checkout or worktree, else the path."""
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return f"{done.stdout.strip()} ({root})" if done.returncode == 0 else str(root)
+
+
 def server_params(tmp: Path, cooldown_s: float, root: Path = ROOT) -> Path:
     params = load_params(root)
     params["serve"]["store"]["path"] = str(tmp / "state.db")
@@ -359,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         "fallback": over_http(tickets, True, rounds, n, baseline),
     }
     if args.baseline:
-        report["baseline"] = str(args.baseline)
+        report["baseline"] = describe_checkout(args.baseline)
     path = write_json("bench.json", report)
     print(f"wrote {path}")
     from benchmarks.render import render
