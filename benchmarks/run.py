@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         "--in-process-only", action="store_true", help="update only in_process in bench.json"
     )
     args = parser.parse_args(argv)
-    rounds, repeats, n = (1, 20, 40) if args.quick else (2, 40, 160)
+    rounds, repeats, n = (1, 20, 40) if args.quick else (3, 40, 400)
     baseline = Baseline(args.baseline, args.baseline_bentoml_home) if args.baseline else None
     tickets = test_tickets()
     report: dict[str, Any] = {"machine": machine(), "started": time.time()}
