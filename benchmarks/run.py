@@ -55,11 +55,16 @@ def in_process(tickets: list[dict[str, str]], repeats: int, rounds: int) -> dict
     from smart_support.models.fast_linear import accelerate
     from smart_support.models.pyfunc import load_router
     from smart_support.serving.model_router import SAMPLE_TICKETS
-    from smart_support.serving.settings import ServeSettings, limit_threads
+    from smart_support.serving.settings import (
+        ServeSettings,
+        limit_encoder_threads,
+        limit_threads,
+    )
 
     params = load_params()
     serve = ServeSettings.from_config(params["serve"])
-    limit_threads(serve)  # native thread pools as the service sets them (conf/serve)
+    limit_threads(serve)  # native thread pools as the classifier sets them (conf/serve)
+    limit_encoder_threads(serve)
     mlflow.set_tracking_uri(params["tracking"]["tracking_uri"])
     name = params["tracking"]["registered_model"]
     texts = [t["text"] for t in tickets]

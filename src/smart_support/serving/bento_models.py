@@ -13,7 +13,7 @@ from smart_support.models.pyfunc import unwrap
 from smart_support.models.router_model import RouterModel
 from smart_support.routing.breaker import CircuitBreaker
 from smart_support.serving.model_router import SAMPLE_TICKETS, ModelInfo, ModelRouter
-from smart_support.serving.settings import ServeSettings, limit_threads
+from smart_support.serving.settings import ServeSettings, limit_encoder_threads, limit_threads
 from smart_support.serving.store import StateStore
 from smart_support.tracking.packaging import CHAMPION_TAG, FALLBACK_TAG
 
@@ -50,6 +50,7 @@ def build_model_router(
     settings: ServeSettings, champion_ref: Any, fallback_ref: Any
 ) -> ModelRouter:
     limit_threads(settings)
+    limit_encoder_threads(settings)
     champion, champion_info = load_bento_router(champion_ref)
     fallback, fallback_info = load_bento_router(fallback_ref)
     store = StateStore.from_settings(settings)

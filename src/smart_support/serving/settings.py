@@ -132,7 +132,7 @@ class ServeSettings:
 
 
 def limit_threads(settings: ServeSettings) -> None:
-    """Thread pools of the native libraries in this process, as conf/serve sets them.
+    """BLAS and tokenizer thread pools of this process (every service), as conf/serve sets them.
 
     Tokenizers run one ticket at a time here: their thread pool only adds hand-offs (0.35 vs
     0.22 ms per ticket); the environment can still turn it back on.
@@ -142,7 +142,11 @@ def limit_threads(settings: ServeSettings) -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(limits=settings.blas_threads, user_api="blas")
-    if settings.encoder_threads > 0:  # the models' own encoder (M3) runs on torch
+
+
+def limit_encoder_threads(settings: ServeSettings) -> None:
+    """torch's threads, where the models run (the M3 encoder); imports torch, so only there."""
+    if settings.encoder_threads > 0:
         import torch
 
         torch.set_num_threads(settings.encoder_threads)
