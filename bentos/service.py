@@ -25,6 +25,7 @@ from starlette.responses import Response
 
 from smart_support.serving.api_models import BatchIn, BatchOut, JobAccepted, RouteResult, TicketIn
 from smart_support.serving.bento_models import CHAMPION, FALLBACK, build_model_router
+from smart_support.serving.database import StoreUnavailable
 from smart_support.serving.error_bodies import ErrorBodies
 from smart_support.serving.model_router import SAMPLE_TICKETS, Classified
 from smart_support.serving.runtime import Runtime, fault_injection_enabled, load_serve_settings
@@ -47,6 +48,14 @@ def error(message: str, status: int) -> JSONResponse:
 @app.exception_handler(RequestValidationError)
 async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
     return error(f"invalid request: {exc.errors()[0].get('msg', 'bad input')}", 422)
+
+
+UNAVAILABLE = "the state store is unavailable; retry later"
+
+
+@app.exception_handler(StoreUnavailable)
+async def _store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
+    return error(UNAVAILABLE, 503)
 
 
 @app.exception_handler(KeyError)
@@ -127,6 +136,8 @@ class SmartSupport:
             return self.runtime.service.route(tickets)
         except InputError as exc:
             return error(str(exc), exc.status)
+        except StoreUnavailable:
+            return error(UNAVAILABLE, 503)
 
     @bentoml.api(route="/route", input_spec=TicketIn)
     def route(self, **ticket: Any) -> RouteResult:
@@ -147,6 +158,8 @@ class SmartSupport:
             job_id = self.runtime.submit(TicketIn(**ticket))
         except InputError as exc:
             return error(str(exc), exc.status)  # type: ignore[return-value]
+        except StoreUnavailable:
+            return error(UNAVAILABLE, 503)  # type: ignore[return-value]
         ctx.response.status_code = 202
         return JobAccepted(job_id=job_id, status="queued")
 
@@ -201,9 +214,11 @@ class SmartSupport:
 
     @bentoml.on_startup
     async def start_background_tasks(self) -> None:
-        """Async jobs are claimed from the shared store by every worker (atomic claim); one
-        warm-up ticket goes through the classifier."""
+        """The store's schema is applied (retried while the database is down); async jobs are
+        claimed from the shared store by every worker (atomic claim); one warm-up ticket goes
+        through the classifier."""
         loop = asyncio.get_running_loop()
+        self._store_task = loop.create_task(self.runtime.prepare_store())
         self._job_task = loop.create_task(self.runtime.worker.run_forever())
         self._warm_up_task = loop.create_task(self._warm_up())
 
@@ -222,7 +237,7 @@ class SmartSupport:
                 return
 
     async def __is_ready__(self) -> bool:
-        return self._warm
+        return self._warm and self.runtime.store_ready
 
     @bentoml.on_shutdown
     def shutdown(self) -> None:

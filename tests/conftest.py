@@ -65,3 +65,24 @@ def real_m2(request):
 @pytest.fixture
 def texts() -> list[str]:
     return ["Invoice 123 was charged twice, please refund", "Server down after update, error 500"]
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """One PostgreSQL database for the session (tests/postgres.py), dropped afterwards."""
+    from tests.postgres import TestDatabase
+
+    database = TestDatabase()
+    yield database
+    database.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path: Path) -> str:
+    """An empty state store on each backend: a fresh SQLite file, or the session's PostgreSQL
+    database emptied (every store a test opens on it shares it, like replicas do)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    database = request.getfixturevalue("postgres_database")
+    database.reset()
+    return database.url

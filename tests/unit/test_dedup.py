@@ -400,7 +400,7 @@ def test_store_opens_the_flood_incident_once(tmp_path, embed, settings) -> None:
     pairs = [*EN_LOGIN_503, *EN_LOGIN_OUTAGE, *DE_APP_OUTAGE, *UNRELATED]
     order = np.random.default_rng(3).permutation(len(pairs))
     vectors = embed(texts(pairs))
-    store = StateStore(tmp_path / "s.db", FakeClock(), dedup=settings)
+    store = StateStore.open(f"sqlite:///{tmp_path / 's.db'}", FakeClock(), dedup=settings)
     tickets = [
         NewTicket(f"t{i}", pairs[i][0], "Technical", 0.9, False, 0.5, "m2", "en", vectors[i])
         for i in order
@@ -408,8 +408,8 @@ def test_store_opens_the_flood_incident_once(tmp_path, embed, settings) -> None:
     created = [
         o.incident_created
         for batch in (tickets[:20], tickets[20:])
-        for o in store.record_routing(batch)
+        for o in store.ledger.record_routing(batch)
     ]
     assert sum(created) == 1
-    [incident] = store.list_incidents()
+    [incident] = store.incidents.list_incidents()
     assert incident.size >= 0.9 * len(EN_LOGIN_503)

@@ -12,9 +12,10 @@ from smart_support.models.fast_linear import accelerate
 from smart_support.models.pyfunc import unwrap
 from smart_support.models.router_model import RouterModel
 from smart_support.routing.breaker import CircuitBreaker
+from smart_support.serving.database import Database, StoreUnavailable
 from smart_support.serving.model_router import SAMPLE_TICKETS, ModelInfo, ModelRouter
 from smart_support.serving.settings import ServeSettings, limit_encoder_threads, limit_threads
-from smart_support.serving.store import StateStore
+from smart_support.serving.statistics import Statistics
 from smart_support.tracking.packaging import CHAMPION_TAG, FALLBACK_TAG
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,13 @@ def load_bento_router(ref: Any) -> tuple[RouterModel, ModelInfo]:
     return router, info
 
 
+def count_trip(statistics: Statistics) -> None:
+    try:
+        statistics.increment("breaker_trips")
+    except StoreUnavailable as exc:  # the breaker trips all the same
+        log.warning("breaker trip not counted: %s", exc)
+
+
 def build_model_router(
     settings: ServeSettings, champion_ref: Any, fallback_ref: Any
 ) -> ModelRouter:
@@ -53,12 +61,12 @@ def build_model_router(
     limit_encoder_threads(settings)
     champion, champion_info = load_bento_router(champion_ref)
     fallback, fallback_info = load_bento_router(fallback_ref)
-    store = StateStore.from_settings(settings)
+    statistics = Statistics(Database.from_settings(settings.store))
     breaker = CircuitBreaker(
         latency_threshold_s=settings.breaker.latency_threshold_s,
         slow_calls_to_open=settings.breaker.slow_calls_to_open,
         cooldown_s=settings.breaker.cooldown_s,
-        on_trip=lambda: store.increment("breaker_trips"),
+        on_trip=lambda: count_trip(statistics),
     )
     router = ModelRouter(
         champion,

@@ -9,15 +9,18 @@ import uuid
 from pydantic import ValidationError
 
 from smart_support.serving.api_models import TicketIn
-from smart_support.serving.store import Store
+from smart_support.serving.database import StoreUnavailable
+from smart_support.serving.jobs import JobQueue
 from smart_support.serving.ticket_service import InputError, TicketService
 
 log = logging.getLogger(__name__)
 
 
 class JobWorker:
-    def __init__(self, store: Store, service: TicketService, poll_interval_s: float = 0.2) -> None:
-        self.store = store
+    def __init__(
+        self, jobs: JobQueue, service: TicketService, poll_interval_s: float = 0.2
+    ) -> None:
+        self.jobs = jobs
         self.service = service
         self.poll_interval_s = poll_interval_s
         self.worker_id = f"worker-{uuid.uuid4().hex[:8]}"
@@ -25,7 +28,7 @@ class JobWorker:
 
     def run_once(self) -> bool:
         """Process one queued job; False when there was none (or routing failed: back off)."""
-        job = self.store.claim_job(self.worker_id)
+        job = self.jobs.claim_job(self.worker_id)
         if job is None:
             return False
         try:
@@ -33,7 +36,7 @@ class JobWorker:
             # The job id is the ticket id: a job re-run after a crash finds its routing stored.
             result = self.service.route([ticket], ticket_ids=[job.job_id])[0]
         except (ValidationError, InputError) as exc:
-            self.store.fail_job(job.job_id, str(exc))
+            self.jobs.fail_job(job.job_id, str(exc))
         except Exception:  # noqa: BLE001 - e.g. the classifier is restarting or shutting down
             # Not the ticket's fault: treat it like a crash. The job stays leased and is claimed
             # again when the lease expires (here or after a restart); after `max_attempts` leases
@@ -42,7 +45,7 @@ class JobWorker:
             log.exception("job %s: routing failed; it is retried after its lease", job.job_id)
             return False
         else:
-            self.store.complete_job(job.job_id, result)
+            self.jobs.complete_job(job.job_id, result)
         return True
 
     def drain(self) -> int:
@@ -59,6 +62,9 @@ class JobWorker:
         while not self._stop.is_set():
             try:
                 busy = await anyio.to_thread.run_sync(self.run_once)
+            except StoreUnavailable as exc:  # a running job is re-claimed after its lease
+                log.warning("job worker %s: %s", self.worker_id, exc)
+                busy = False
             except Exception:  # noqa: BLE001 - e.g. database busy: retry on the next poll
                 log.exception("job worker %s: claim failed", self.worker_id)
                 busy = False

@@ -43,7 +43,8 @@ class LocalServer:
         self.cwd = Path(cwd)  # another checkout (benchmarks: the baseline before a change)
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 120.0) -> LocalServer:
+    def start(self, timeout_s: float = 120.0, wait_ready: bool = True) -> LocalServer:
+        """Start the server; wait until /readyz answers 200 (`wait_ready`) or only /livez."""
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         command = [
             sys.executable, "-m", "bentoml", "serve", SERVICE,
@@ -64,7 +65,8 @@ class LocalServer:
                     f"bentoml serve exited with {self.process.returncode}; see {self.log_path}"
                 )
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
+                probe = "/readyz" if wait_ready else "/livez"
+                if httpx.get(f"{self.url}{probe}", timeout=1.0).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

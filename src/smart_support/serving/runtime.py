@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,13 +14,18 @@ from smart_support.clock import Clock, SystemClock
 from smart_support.config import PARAMS_FILE, load_params
 from smart_support.routing.webhook import WebhookNotifier
 from smart_support.serving.api_models import TicketIn
+from smart_support.serving.database import StoreUnavailable
 from smart_support.serving.job_worker import JobWorker
 from smart_support.serving.settings import ServeSettings, limit_threads
+from smart_support.serving.statistics import Statistics
 from smart_support.serving.store import StateStore
 from smart_support.serving.ticket_service import Classify, TicketService
 
+log = logging.getLogger(__name__)
+
 ENV_PARAMS = "SMART_SUPPORT_PARAMS"
-ENV_STORE = "SMART_SUPPORT_STORE"
+ENV_STORE = "SMART_SUPPORT_STORE"  # the SQLite file
+ENV_STORE_URL = "SMART_SUPPORT_STORE_URL"  # any store URL (PostgreSQL: several replicas)
 ENV_WEBHOOK = "SMART_SUPPORT_WEBHOOK_URL"
 ENV_FAULTS = "SMART_SUPPORT_FAULT_INJECTION"
 
@@ -30,13 +36,28 @@ def load_serve_settings(params: str | Path | None = None) -> ServeSettings:
     settings = ServeSettings.from_config(cfg.serve)
     if store := os.environ.get(ENV_STORE):
         settings = dataclasses.replace(
-            settings, store=dataclasses.replace(settings.store, path=store)
+            settings, store=dataclasses.replace(settings.store, path=store, url=None)
         )
+    if url := os.environ.get(ENV_STORE_URL):
+        settings = dataclasses.replace(settings, store=dataclasses.replace(settings.store, url=url))
     if url := os.environ.get(ENV_WEBHOOK):
         settings = dataclasses.replace(
             settings, webhook=dataclasses.replace(settings.webhook, url=url)
         )
     return settings
+
+
+def counting_webhooks(statistics: Statistics) -> Callable[[bool], None]:
+    """The notifier's result callback: counts fires and failures (a store outage loses the
+    count, never the notification)."""
+
+    def count(ok: bool) -> None:
+        try:
+            statistics.increment("webhook_fires" if ok else "webhook_failures")
+        except StoreUnavailable as exc:
+            log.warning("webhook %s not counted: %s", "fire" if ok else "failure", exc)
+
+    return count
 
 
 def fault_injection_enabled() -> bool:
@@ -64,10 +85,10 @@ class Runtime:
     ) -> Runtime:
         limit_threads(settings)
         clock = clock or SystemClock()
-        store = StateStore.from_settings(settings, clock)
-
-        def count(ok: bool) -> None:
-            store.increment("webhook_fires" if ok else "webhook_failures")
+        # The schema is applied by `prepare_store` (start-up, retried): a database that is down
+        # when the service starts keeps it unready instead of crashing it.
+        store = StateStore.from_settings(settings, clock, migrate=False)
+        count = counting_webhooks(store.statistics)
 
         hook = settings.webhook
         notifier = WebhookNotifier(
@@ -77,18 +98,37 @@ class Runtime:
             backoff_s=hook.backoff_s,
             on_result=count,
         )
-        service = TicketService(settings, store, classify, notifier)
-        worker = JobWorker(store, service, settings.jobs.poll_interval_s)
+        service = TicketService(settings, store.ledger, classify, notifier)
+        worker = JobWorker(store.jobs, service, settings.jobs.poll_interval_s)
         return cls(
             settings, store, service, worker, notifier, classifier_health, clock, clock.now()
         )
 
+    @property
+    def store_ready(self) -> bool:
+        return self.store.database.ready
+
+    async def prepare_store(self, retry_s: float = 2.0) -> None:
+        """Apply the migrations, retrying until the database answers; the service reports
+        ready only after this (the log names the database, its password hidden)."""
+        import anyio
+
+        while True:
+            try:
+                await anyio.to_thread.run_sync(self.store.database.ensure_schema)
+            except StoreUnavailable as exc:
+                log.error("%s; not ready, retrying in %.0f s", exc, retry_s)
+                await anyio.sleep(retry_s)
+            else:
+                log.info("state store %s ready", self.store.database.where)
+                return
+
     def submit(self, ticket: TicketIn) -> str:
         self.service.check([ticket])
-        return self.store.enqueue_job(ticket.model_dump())
+        return self.store.jobs.enqueue_job(ticket.model_dump())
 
     def job(self, job_id: str) -> dict[str, Any]:
-        job = self.store.get_job(job_id)
+        job = self.store.jobs.get_job(job_id)
         return {
             "job_id": job.job_id,
             "status": job.status,
@@ -108,26 +148,26 @@ class Runtime:
         }
 
     def stats(self) -> dict[str, Any]:
-        stats = self.store.stats()
+        stats = self.store.statistics.stats()
         breaker = self.classifier_health().get("breaker", {})
         stats["breaker"] = {**stats.get("breaker", {}), "state": breaker.get("state", "closed")}
         return stats
 
     def incidents(self) -> dict[str, Any]:
-        return {"incidents": [dataclasses.asdict(i) for i in self.store.list_incidents()]}
+        return {"incidents": [dataclasses.asdict(i) for i in self.store.incidents.list_incidents()]}
 
     def incident(self, incident_id: str) -> dict[str, Any]:
-        return dataclasses.asdict(self.store.get_incident(incident_id))
+        return dataclasses.asdict(self.store.incidents.get_incident(incident_id))
 
     def agents(self) -> dict[str, Any]:
-        loads = [dataclasses.asdict(a) for a in self.store.agent_loads()]
-        return {"agents": loads, "waiting": self.store.waiting_count()}
+        loads = [dataclasses.asdict(a) for a in self.store.workload.agent_loads()]
+        return {"agents": loads, "waiting": self.store.workload.waiting_count()}
 
     def triage(self) -> dict[str, Any]:
-        return {"tickets": [dataclasses.asdict(t) for t in self.store.triage_queue()]}
+        return {"tickets": [dataclasses.asdict(t) for t in self.store.workload.triage_queue()]}
 
     def resolve(self, ticket_id: str) -> dict[str, Any]:
-        return dataclasses.asdict(self.store.resolve_ticket(ticket_id))
+        return dataclasses.asdict(self.store.ledger.resolve_ticket(ticket_id))
 
     def close(self) -> None:
         self.worker.stop()

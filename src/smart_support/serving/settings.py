@@ -76,8 +76,10 @@ class BreakerSettings:
 
 @dataclass(frozen=True)
 class StoreSettings:
-    path: str = "state/smart_support.db"
-    busy_timeout_s: float = 10.0
+    path: str = "state/smart_support.db"  # the SQLite file, used when `url` is not set
+    url: str | None = None  # sqlite:///<file> or postgresql://user@host/db (overrides path)
+    busy_timeout_s: float = 10.0  # longest wait for a lock or a statement, then HTTP 503
+    connect_timeout_s: float = 3.0  # PostgreSQL: longest wait for a connection
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from smart_support.routing.webhook import WebhookNotifier, incident_event, urgent_ticket_event
 from smart_support.serving.api_models import TicketIn
+from smart_support.serving.ledger import TicketLedger
 from smart_support.serving.model_router import Classified
 from smart_support.serving.records import NewTicket, RoutingOutcome
 from smart_support.serving.settings import ServeSettings
-from smart_support.serving.store import Store
 from smart_support.text import clean_text, ticket_text
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class InputError(ValueError):
 @dataclass
 class TicketService:
     settings: ServeSettings
-    store: Store
+    ledger: TicketLedger
     classify: Classify
     notifier: WebhookNotifier
 
@@ -73,7 +73,7 @@ class TicketService:
             self._new_ticket(ticket_id, ticket, result)
             for ticket_id, ticket, result in zip(ids, tickets, classified, strict=True)
         ]
-        outcomes = self.store.record_routing(new)
+        outcomes = self.ledger.record_routing(new)
         latency_ms = 1000 * (time.perf_counter() - start)
         for ticket, outcome in zip(new, outcomes, strict=True):
             self._notify(ticket, outcome)

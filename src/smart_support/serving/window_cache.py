@@ -2,16 +2,19 @@
 
 Ticket rows never change their embedding or time, so only rows with a higher sequence number
 than the last one seen are read; group merges are replayed from `group_merges` the same way.
-Use it only while holding `lock` and inside a write transaction (BEGIN IMMEDIATE), so the
-rows it reads cannot change underneath and no other thread of this process touches it.
+Use it only while holding `lock` and inside a serialized write transaction
+(`Database.transaction(serialized=True)`): no routing write of another process or replica can
+commit meanwhile, and sequence numbers are then assigned in commit order, so `seq > last seen`
+misses no row (on PostgreSQL a sequence alone is not commit-ordered across transactions).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 
 import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from smart_support.routing.dedup import Deduplicator
 from smart_support.serving.settings import DedupSettings
@@ -37,26 +40,30 @@ class WindowCache:
         self.ticket_seq = 0
         self.merge_seq: int | None = None
 
-    def refresh(self, conn: sqlite3.Connection, now: float) -> None:
+    def refresh(self, conn: Connection, now: float) -> None:
         cutoff = now - self.settings.window_s
         window = self.dedup.window
         window.prune(cutoff)
         if self.merge_seq is None:  # a fresh load reads current group labels: no replay
             self.merge_seq = _max_seq(conn, "group_merges")
-        for seq, source, target in conn.execute(
-            "SELECT seq, from_group, into_group FROM group_merges WHERE seq > ? ORDER BY seq",
-            (self.merge_seq,),
-        ):
+        for seq, source, target in conn.execute(_MERGES_SINCE, {"seq": self.merge_seq}):
             window.merge(target, [source])
             self.merge_seq = seq
         for ticket_id, group_id, created_at, blob in conn.execute(
-            "SELECT ticket_id, group_id, created_at, embedding FROM tickets "
-            "WHERE seq > ? AND created_at >= ? ORDER BY seq",
-            (self.ticket_seq, cutoff),
+            _TICKETS_SINCE, {"seq": self.ticket_seq, "cutoff": cutoff}
         ):
             window.add(ticket_id, group_id, np.frombuffer(blob, dtype=np.float32), created_at)
         self.ticket_seq = _max_seq(conn, "tickets")
 
 
-def _max_seq(conn: sqlite3.Connection, table: str) -> int:
-    return int(conn.execute(f"SELECT COALESCE(MAX(seq), 0) FROM {table}").fetchone()[0])
+_MERGES_SINCE = sa.text(
+    "SELECT seq, from_group, into_group FROM group_merges WHERE seq > :seq ORDER BY seq"
+)
+_TICKETS_SINCE = sa.text(
+    "SELECT ticket_id, group_id, created_at, embedding FROM tickets "
+    "WHERE seq > :seq AND created_at >= :cutoff ORDER BY seq"
+)
+
+
+def _max_seq(conn: Connection, table: str) -> int:
+    return int(conn.execute(sa.text(f"SELECT COALESCE(MAX(seq), 0) FROM {table}")).scalar_one())

@@ -1,6 +1,3 @@
-"""Tables of the shared state store; every statement is idempotent."""
-
-SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     ticket_id TEXT NOT NULL UNIQUE,
@@ -63,4 +60,3 @@ CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
-"""
