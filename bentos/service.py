@@ -157,11 +157,14 @@ class SmartSupport:
         try:
             job_id = self.runtime.submit(TicketIn(**ticket))
         except InputError as exc:
-            return error(str(exc), exc.status)  # type: ignore[return-value]
+            status, message = exc.status, str(exc)
         except StoreUnavailable:
-            return error(UNAVAILABLE, 503)  # type: ignore[return-value]
-        ctx.response.status_code = 202
-        return JobAccepted(job_id=job_id, status="queued")
+            status, message = 503, UNAVAILABLE
+        else:
+            ctx.response.status_code = 202
+            return JobAccepted(job_id=job_id, status="queued")
+        ctx.response.status_code = status  # BentoML answers with the context's status
+        return error(message, status)  # type: ignore[return-value]
 
     @app.get("/route/async/{job_id}")
     def job(self, job_id: str) -> dict[str, Any]:

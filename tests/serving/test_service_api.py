@@ -91,6 +91,12 @@ def test_resolve_unknown_ticket_is_404(client) -> None:
     assert client.post("/tickets/nope/resolve").status_code == 404
 
 
+def test_an_async_ticket_over_the_body_limit_is_refused_with_413(client) -> None:
+    response = client.post("/route/async", json={"subject": "Login", "body": "x" * 20001})
+    assert response.status_code == 413
+    assert "the limit is 20000" in response.json()["error"]
+
+
 def test_async_job_is_accepted_and_completed(client) -> None:
     response = client.post("/route/async", json=TICKET)
     assert response.status_code == 202, response.text
