@@ -16,6 +16,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 PREPARED_TEST = ROOT / "data" / "prepared" / "test.parquet"
+# The PostgreSQL server every machine of the project runs (trust auth); another by env var.
+PG_ADMIN_URL = os.environ.get(
+    "SMART_SUPPORT_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/postgres"
+)
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
@@ -78,3 +82,33 @@ def write_json(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS / name
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
+
+
+def create_database(prefix: str, admin_url: str = PG_ADMIN_URL) -> str:
+    """A new, empty, uniquely named PostgreSQL database (tests, benchmarks); its URL.
+    Raises sqlalchemy.exc.OperationalError when the server cannot be reached."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str, admin_url: str = PG_ADMIN_URL) -> None:
+    """Drop a database `create_database` made, closing whatever is still connected to it."""
+    import sqlalchemy as sa
+
+    name = sa.make_url(url).database
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()

@@ -20,6 +20,7 @@ import re
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,12 +80,29 @@ def background_ticket(rng: random.Random) -> dict[str, str]:
 
 
 class Driver:
-    def __init__(self, url: str, duration_s: float, rate: float, seed: int = 0) -> None:
-        self.url = url
+    """Sends the traffic to one replica, or to several in turn (as a round-robin load balancer
+    would). A replica that stops answering (a transport error) gets no more requests; the
+    tickets of requests that never got an answer are kept in `unanswered` (a killed replica may
+    or may not have stored them) and are not counted as sent."""
+
+    def __init__(
+        self,
+        urls: str | Sequence[str],
+        duration_s: float,
+        rate: float,
+        seed: int = 0,
+        flood: Sequence[tuple[str, str]] = FLOOD,
+    ) -> None:
+        self.urls = [urls] if isinstance(urls, str) else list(urls)
+        self.live = list(self.urls)
         self.duration_s = duration_s
         self.rate = rate
         self.rng = random.Random(seed)
+        self.flood_tickets = tuple(flood)
         self.tickets_sent = 0
+        self.unanswered: list[dict[str, str]] = []
+        self.by_replica: dict[str, Counter[str]] = {url: Counter() for url in self.urls}
+        self._turn = 0
         self.status: Counter[str] = Counter()
         self.latency_ms: dict[str, list[float]] = {"route": [], "async": [], "batch": []}
         self.job_ids: list[str] = []
@@ -92,43 +110,55 @@ class Driver:
         self.agent_polls = 0
         self.failures: list[str] = []
 
-    async def _post(self, http: httpx.AsyncClient, kind: str, path: str, body: dict) -> Any:
+    def next_replica(self) -> str:
+        self._turn += 1
+        return self.live[self._turn % len(self.live)]
+
+    async def _post(
+        self, http: httpx.AsyncClient, kind: str, path: str, tickets: list[dict[str, str]]
+    ) -> Any:
+        url = self.next_replica()
+        body: dict[str, Any] = {"tickets": tickets} if kind == "batch" else tickets[0]
         start = time.perf_counter()
         try:
-            response = await http.post(path, json=body)
+            response = await http.post(f"{url}{path}", json=body)
         except httpx.HTTPError as exc:
             self.status[f"{kind}:{type(exc).__name__}"] += 1
+            self.by_replica[url][type(exc).__name__] += 1
+            self.unanswered += tickets
+            if url in self.live and len(self.live) > 1:
+                self.live.remove(url)  # a load balancer takes it out of rotation
             return None
         self.latency_ms[kind].append(1000 * (time.perf_counter() - start))
         self.status[f"{kind}:{response.status_code}"] += 1
+        self.by_replica[url][str(response.status_code)] += 1
+        self.tickets_sent += len(tickets)
         return response
 
     async def one(self, http: httpx.AsyncClient) -> None:
         draw = self.rng.random()
         if draw < 0.70:
-            self.tickets_sent += 1
-            await self._post(http, "route", "/route", background_ticket(self.rng))
+            await self._post(http, "route", "/route", [background_ticket(self.rng)])
         elif draw < 0.85:
-            self.tickets_sent += 1
-            response = await self._post(http, "async", "/route/async", background_ticket(self.rng))
+            response = await self._post(
+                http, "async", "/route/async", [background_ticket(self.rng)]
+            )
             if response is not None and response.status_code == 202:
                 self.job_ids.append(response.json()["job_id"])
         else:
             tickets = [background_ticket(self.rng) for _ in range(5)]
-            self.tickets_sent += len(tickets)
-            await self._post(http, "batch", "/route/batch", {"tickets": tickets})
+            await self._post(http, "batch", "/route/batch", tickets)
 
     async def flood(self, http: httpx.AsyncClient) -> None:
-        """All paraphrases of one outage within a few seconds (well inside the 5-minute window)."""
-        for subject, body in FLOOD:
-            self.tickets_sent += 1
-            await self._post(http, "route", "/route", {"subject": subject, "body": body})
+        """Every ticket of one outage within a few seconds (well inside the 5-minute window)."""
+        for subject, body in self.flood_tickets:
+            await self._post(http, "route", "/route", [{"subject": subject, "body": body}])
             await asyncio.sleep(0.2)
 
     async def watch_agents(self, http: httpx.AsyncClient, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                agents = (await http.get("/agents")).json()["agents"]
+                agents = (await http.get(f"{self.next_replica()}/agents")).json()["agents"]
             except (httpx.HTTPError, ValueError, KeyError):
                 self.status["agents:error"] += 1
             else:
@@ -136,15 +166,20 @@ class Driver:
                 self.over_capacity += [a for a in agents if a["load"] > a["capacity"]]
             await asyncio.sleep(0.5)
 
-    async def run(self) -> None:
+    async def run(self, events: Sequence[tuple[float, Callable[[], Any]]] = ()) -> None:
+        """`events`: (seconds into the run, action) pairs, each run in a thread at its time
+        (e.g. killing a replica mid-load)."""
         limits = httpx.Limits(max_connections=64)
-        async with httpx.AsyncClient(base_url=self.url, timeout=60, limits=limits) as http:
+        async with httpx.AsyncClient(timeout=60, limits=limits) as http:
             stop = asyncio.Event()
             watcher = asyncio.create_task(self.watch_agents(http, stop))
             tasks = []
             start = time.monotonic()
             flood_at, flooded, sent = self.duration_s / 3, False, 0
+            pending_events = sorted(events, key=lambda e: e[0])
             while (elapsed := time.monotonic() - start) < self.duration_s:
+                while pending_events and elapsed >= pending_events[0][0]:
+                    tasks.append(asyncio.create_task(asyncio.to_thread(pending_events.pop(0)[1])))
                 if not flooded and elapsed >= flood_at:
                     tasks.append(asyncio.create_task(self.flood(http)))
                     flooded = True
@@ -163,7 +198,7 @@ class Driver:
         deadline = time.monotonic() + timeout_s
         while pending and time.monotonic() < deadline:
             for job_id in list(pending):
-                job = (await http.get(f"/route/async/{job_id}")).json()
+                job = (await http.get(f"{self.next_replica()}/route/async/{job_id}")).json()
                 if job["status"] == "done":
                     pending.discard(job_id)
                 elif job["status"] == "failed":
@@ -175,19 +210,31 @@ class Driver:
             self.failures.append(f"{len(pending)} async jobs not done after {timeout_s:.0f} s")
 
     async def check(self, http: httpx.AsyncClient) -> None:
-        errors = {k: v for k, v in self.status.items() if not k.split(":")[1].startswith("2")}
-        if errors:
-            self.failures.append(f"non-2xx responses or transport errors: {errors}")
+        """Pass conditions. A replica taken out of rotation (it stopped answering) is judged
+        only on the answers it gave; every replica still live must have answered everything."""
+        for url, counts in self.by_replica.items():
+            bad = {k: v for k, v in counts.items() if not k.startswith("2")}
+            if url not in self.live:
+                bad = {k: v for k, v in bad.items() if k.isdigit()}
+            if bad:
+                self.failures.append(f"non-2xx answers or transport errors from {url}: {bad}")
         if self.over_capacity:
             self.failures.append(f"agent above capacity: {self.over_capacity[:3]}")
-        incidents = (await http.get("/incidents")).json()["incidents"]
+        incidents = (await http.get(f"{self.next_replica()}/incidents")).json()["incidents"]
         if len(incidents) != 1:
             self.failures.append(f"expected exactly 1 incident, found {len(incidents)}")
         self.incidents = incidents
-        total = (await http.get("/stats")).json()["total_tickets"]
-        self.stats_total = total
-        if total != self.tickets_sent:
-            self.failures.append(f"/stats total_tickets {total} != {self.tickets_sent} sent")
+        totals = [(await http.get(f"{url}/stats")).json()["total_tickets"] for url in self.live]
+        self.stats_total = total = totals[0]
+        if len(set(totals)) > 1:
+            self.failures.append(f"/stats total_tickets differ between replicas: {totals}")
+        # A ticket whose request got no answer may or may not have been stored before its
+        # replica died; the caller can look for them (`unanswered`).
+        if not self.tickets_sent <= total <= self.tickets_sent + len(self.unanswered):
+            self.failures.append(
+                f"/stats total_tickets {total} != {self.tickets_sent} answered"
+                + (f" (+ up to {len(self.unanswered)} unanswered)" if self.unanswered else "")
+            )
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -198,6 +245,8 @@ class Driver:
             "responses": dict(self.status),
             "latency": {k: percentiles(v) for k, v in self.latency_ms.items() if v},
             "async_jobs": len(self.job_ids),
+            "unanswered": len(self.unanswered),
+            "by_replica": {url: dict(counts) for url, counts in self.by_replica.items()},
             "agent_polls": self.agent_polls,
             "incidents": len(getattr(self, "incidents", [])),
             "passed": not self.failures,
@@ -206,9 +255,10 @@ class Driver:
 
 
 def run_loadtest(
-    duration_s: float, rate: float, url: str | None = None, seed: int = 0
+    duration_s: float, rate: float, url: str | Sequence[str] | None = None, seed: int = 0
 ) -> dict[str, Any]:
-    """Against `url`, or a fresh `bentoml serve` with an empty store when `url` is None."""
+    """Against `url` (or several replicas' URLs in turn), or a fresh `bentoml serve` with an
+    empty store when `url` is None."""
     if url:
         driver = Driver(url, duration_s, rate, seed)
         asyncio.run(driver.run())
@@ -225,7 +275,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of traffic")
     parser.add_argument("--rate", type=float, default=5.0, help="requests per second")
-    parser.add_argument("--url", help="an already running service (default: start one)")
+    parser.add_argument(
+        "--url",
+        action="append",
+        help="an already running service; repeat for replicas (default: start one)",
+    )
     args = parser.parse_args(argv)
     summary = run_loadtest(args.duration, args.rate, args.url)
     print(write_json("loadtest.json", summary))

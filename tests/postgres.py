@@ -8,22 +8,19 @@ under CI (CI=true) with a message naming what is missing, and skip with it elsew
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
-ADMIN_URL = os.environ.get(
-    "SMART_SUPPORT_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/postgres"
-)
+from benchmarks.common import PG_ADMIN_URL, create_database, drop_database
 
 
 def missing(reason: str) -> None:
     """Fail under CI, skip elsewhere; either way say what is missing."""
+    where = sa.make_url(PG_ADMIN_URL).render_as_string(hide_password=True)
     message = (
-        f"PostgreSQL 15 is required at {make_url(ADMIN_URL).render_as_string(hide_password=True)} "
-        f"(set SMART_SUPPORT_TEST_PG to use another server): {reason}"
+        f"PostgreSQL 15 is required at {where} (set SMART_SUPPORT_TEST_PG to use another "
+        f"server): {reason}"
     )
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
@@ -36,15 +33,10 @@ class TestDatabase:
     __test__ = False  # not a test class
 
     def __init__(self) -> None:
-        self.name = f"smart_support_test_{uuid.uuid4().hex[:10]}"
-        self._admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
         try:
-            with self._admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{self.name}"'))
+            self.url = create_database("smart_support_test")
         except sa.exc.OperationalError as exc:
-            self._admin.dispose()
             missing(str(exc.orig).strip().splitlines()[0])
-        self.url = make_url(ADMIN_URL).set(database=self.name).render_as_string(hide_password=False)
 
     def reset(self) -> None:
         """Empty every table the migrations made (the schema version stays)."""
@@ -58,6 +50,4 @@ class TestDatabase:
             engine.dispose()
 
     def drop(self) -> None:
-        with self._admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self._admin.dispose()
+        drop_database(self.url)

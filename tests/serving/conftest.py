@@ -7,17 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import pytest
 import yaml
-from mlflow import MlflowClient
 
 from smart_support.config import compose_config, to_dict
-from smart_support.evaluation.evaluate import evaluate_model
-from smart_support.models.pyfunc import log_router_model
-from smart_support.tracking.packaging import import_registered
-from smart_support.tracking.registry import register_models
-from tests.helpers import fit
+from tests.serving.tiny_models import import_tiny_models
 
 
 @pytest.fixture(scope="session")
@@ -31,24 +25,7 @@ def tracking(tmp_path_factory) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def bento_models(tracking, tiny_splits) -> dict[str, Any]:
     """M2 as champion, M1 as fallback: trained, logged, registered, imported."""
-    mlflow.set_tracking_uri(tracking["tracking_uri"])
-    mlflow.set_experiment("serving-tests")
-    example = tiny_splits["test"].frame[["subject", "body"]].head(2)
-    runs, metrics = {}, {}
-    for milestone in ("m1", "m2"):
-        model = fit(milestone, tiny_splits, slot=milestone)
-        with mlflow.start_run():
-            runs[milestone] = {"model_uri": log_router_model(model, example)}
-        scores = evaluate_model(model, tiny_splits["test"], 0.8).metrics
-        metrics[milestone] = {
-            **scores,
-            "labels": "three_way",
-            "macro_f1": scores["macro_f1"] + (milestone == "m2"),
-        }
-    register_models(MlflowClient(), tracking, runs, metrics)
-    imported = import_registered(tracking)
-    mlflow.set_tracking_uri(None)
-    return imported
+    return import_tiny_models(tracking, tiny_splits)
 
 
 def write_params(path: Path, store: Path, **serve: Any) -> Path:

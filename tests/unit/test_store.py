@@ -428,3 +428,57 @@ def test_two_processes_share_capacity_and_claim_each_job_once(open_store, store_
     assert all(a.load <= a.capacity for a in loads)
     assert sum(a.load for a in loads) == sum(a.capacity for a in AGENTS)  # 90 tickets > 5 slots
     assert parent.statistics.stats()["total_tickets"] == 90
+
+
+# --- several stores at once (each its own connections and window cache, like replicas) --------
+
+
+def _at_once(stores: list[StateStore], work: Callable[[int, StateStore], None]) -> None:
+    barrier, errors = threading.Barrier(len(stores)), []
+
+    def run(index: int, store: StateStore) -> None:
+        barrier.wait()
+        try:
+            work(index, store)
+        except Exception as exc:  # noqa: BLE001 - collected, asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(stores)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_replicas_routing_at_once_never_overfill_and_open_one_incident(open_store) -> None:
+    clock = FakeClock()
+    replicas = [open_store(clock, agents=AGENTS, dedup=DEDUP) for _ in range(6)]
+
+    def route(index: int, store: StateStore) -> None:
+        for i in range(4):  # copies of one outage and unrelated tickets, interleaved
+            store.ledger.record_routing([ticket(f"flood-{index}-{i}", seed=1)])
+            store.ledger.record_routing([ticket(f"other-{index}-{i}")])
+
+    _at_once(replicas, route)
+    [incident] = replicas[0].incidents.list_incidents()
+    assert incident.size == 24  # every copy, whichever replica stored it
+    loads = replicas[0].workload.agent_loads()
+    assert all(a.load <= a.capacity for a in loads)
+    assert sum(a.load for a in loads) == sum(a.capacity for a in AGENTS)  # 48 tickets > 5 slots
+    assert replicas[0].statistics.stats()["total_tickets"] == 48
+
+
+def test_replicas_claiming_at_once_get_each_job_once(open_store) -> None:
+    clock = FakeClock()
+    replicas = [open_store(clock) for _ in range(6)]
+    job_ids = [replicas[0].jobs.enqueue_job({"n": i}) for i in range(120)]
+    claimed: list[str] = []
+
+    def claim(index: int, store: StateStore) -> None:
+        while (job := store.jobs.claim_job(f"w{index}")) is not None:
+            claimed.append(job.job_id)
+            assert store.jobs.complete_job(job.job_id, {"by": index})
+
+    _at_once(replicas, claim)
+    assert sorted(claimed) == sorted(job_ids)

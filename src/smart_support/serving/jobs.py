@@ -32,6 +32,7 @@ def _claim(skip_locked: bool) -> sa.TextClause:
         "UPDATE jobs SET status = 'running', worker_id = :worker, "
         "attempts = attempts + 1, lease_expires_at = :lease, updated_at = :now "
         f"WHERE seq = (SELECT seq FROM jobs WHERE {_CLAIMABLE} ORDER BY seq LIMIT 1{lock}) "
+        f"AND ({_CLAIMABLE}) "  # re-checked on the row's newest version: never claimed twice
         "RETURNING job_id, status, payload, result, error, attempts, worker_id, created_at, "
         "updated_at"
     )
