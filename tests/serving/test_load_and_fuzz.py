@@ -13,15 +13,21 @@ from benchmarks.loadtest import run_loadtest
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def server(bento_models, tmp_path_factory) -> Iterator[Any]:
-    """One `bentoml serve` for both tests (the load test runs first, on an empty store)."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request, bento_models, tmp_path_factory) -> Iterator[Any]:
+    """One `bentoml serve` per store backend for both tests (the load test runs first, on an
+    empty store)."""
     from smart_support.serving.local_server import LocalServer
     from tests.serving.conftest import write_params
 
     root = tmp_path_factory.mktemp("load")
     params = write_params(root / "params.yaml", root / "state.db")
-    with LocalServer(env={"SMART_SUPPORT_PARAMS": str(params)}, log_path=root / "serve.log") as s:
+    env = {"SMART_SUPPORT_PARAMS": str(params)}
+    if request.param == "postgresql":
+        database = request.getfixturevalue("postgres_database")
+        database.reset()
+        env["SMART_SUPPORT_STORE_URL"] = database.url
+    with LocalServer(env=env, log_path=root / "serve.log") as s:
         yield s
 
 
