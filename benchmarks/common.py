@@ -92,12 +92,7 @@ def create_database(prefix: str, admin_url: str = PG_ADMIN_URL) -> str:
     import sqlalchemy as sa
 
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    finally:
-        engine.dispose()
+    _on_server(admin_url, f'CREATE DATABASE "{name}"')
     return sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
@@ -105,10 +100,15 @@ def drop_database(url: str, admin_url: str = PG_ADMIN_URL) -> None:
     """Drop a database `create_database` made, closing whatever is still connected to it."""
     import sqlalchemy as sa
 
-    name = sa.make_url(url).database
+    _on_server(admin_url, f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
+
+
+def _on_server(admin_url: str, statement: str) -> None:
+    import sqlalchemy as sa
+
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(statement))
     finally:
         engine.dispose()
