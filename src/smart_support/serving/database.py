@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 ROUTING_LOCK = 0x5350_0001  # advisory lock keys (PostgreSQL): routing writes, migrations
 MIGRATION_LOCK = 0x5350_0002
+# SQLite errors that mean "cannot be used now" (SQLite also reports bugs as OperationalError)
+_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk I/O", "readonly")
 
 
 class StoreUnavailable(RuntimeError):
@@ -158,6 +160,8 @@ class Database:
             yield
         except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            if not self.is_postgres and not any(w in reason for w in _SQLITE_UNAVAILABLE):
+                raise  # e.g. "no such table": a bug, not an outage
             raise StoreUnavailable(f"state store {self.where} unavailable: {reason}") from exc
 
     def _create_engine(self) -> Engine:
