@@ -57,7 +57,7 @@ def to_dict(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     if isinstance(cfg, DictConfig):
         value = OmegaConf.to_container(cfg, resolve=True)
         assert isinstance(value, dict)
-        return value
+        return {str(key): item for key, item in value.items()}
     return dict(cfg)
 
 
