@@ -7,12 +7,19 @@ params.yaml as it is on disk: without this check an edit in conf/ would be silen
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import sys
 from pathlib import Path
 
-from smart_support.config import load_params, params_drift, setup_logging, write_json
+from smart_support.config import (
+    PARAMS_FILE,
+    load_params,
+    params_drift,
+    setup_logging,
+    write_json,
+)
 
 log = logging.getLogger("check_config")
 
@@ -33,10 +40,8 @@ def main() -> int:
                 file=sys.stderr,
             )
             return 1
-    write_json(
-        Path(load_params().paths.reports) / "config.json",
-        {"composed_by": "dvc exp run" if experiment else "conf/ (checked by dvc repro)"},
-    )
+    digest = hashlib.sha256(Path(PARAMS_FILE).read_bytes()).hexdigest()
+    write_json(Path(load_params().paths.reports) / "config.json", {"params_sha256": digest})
     return 0
 
 
