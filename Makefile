@@ -35,10 +35,11 @@ repro: setup
 serve: setup
 	bentoml serve bentos.service:SmartSupport --host 127.0.0.1 --port $(PORT)
 
-## test: lint, format check and the whole test suite
+## test: lint, format check, type check of the library and the whole test suite
 test: setup
 	ruff check .
 	ruff format --check .
+	mypy src
 	python -m pytest
 
 format: setup

@@ -33,7 +33,7 @@ SETUPS = ("sqlite", "postgresql", "postgresql x2")
 
 def setups(tmp: Path, pg_url: dict[str, str]) -> dict[str, list[Any]]:
     """The servers of each setup (not started yet)."""
-    from smart_support.serving.local_server import LocalServer
+    from tests.local_server import LocalServer
 
     params = server_params(tmp, cooldown_s=30.0)
     base = {"SMART_SUPPORT_PARAMS": str(params)}

@@ -79,7 +79,7 @@ def run_fuzz(examples: int, url: str | None = None) -> dict[str, Any]:
     """Against `url`, or a fresh `bentoml serve` with an empty store when `url` is None."""
     if url:
         return fuzz(url, examples)
-    from smart_support.serving.local_server import LocalServer
+    from tests.local_server import LocalServer
 
     with tempfile.TemporaryDirectory() as tmp:
         env = {"SMART_SUPPORT_STORE": str(Path(tmp) / "state.db")}

@@ -263,7 +263,7 @@ def run_loadtest(
         driver = Driver(url, duration_s, rate, seed)
         asyncio.run(driver.run())
         return driver.summary()
-    from smart_support.serving.local_server import LocalServer
+    from tests.local_server import LocalServer
 
     with tempfile.TemporaryDirectory() as tmp:
         env = {"SMART_SUPPORT_STORE": str(Path(tmp) / "state.db")}

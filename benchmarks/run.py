@@ -238,7 +238,7 @@ class Baseline:
 
 def start_server(tmp: Path, fallback: bool, baseline: Baseline | None) -> Any:
     """`bentoml serve` of this checkout, or of `baseline`."""
-    from smart_support.serving.local_server import LocalServer
+    from tests.local_server import LocalServer
 
     tmp.mkdir(parents=True, exist_ok=True)
     root = baseline.root if baseline else ROOT

@@ -7,14 +7,8 @@ encoder; `SmartSupport` is the HTTP front: it depends on `Classifier` and owns t
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
-
-try:  # a Bento ships src/ beside bentos/; a dev checkout has the package installed
-    import smart_support  # noqa: F401
-except ImportError:  # pragma: no cover - inside a built Bento without the package
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import anyio
 import bentoml

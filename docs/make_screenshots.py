@@ -31,7 +31,8 @@ from typing import Any
 
 import httpx
 
-from smart_support.serving.local_server import CHROMIUM, CHROMIUM_ARGS
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: tests/ scaffolding
+from tests.local_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "screenshots"

@@ -1,4 +1,5 @@
-"""Stage `download`: read the configured source (Hub id or local file) into data/raw."""
+"""Stage `download`: read the source into data/raw: `SMART_SUPPORT_DATA` (a local file) when set,
+else `data.source` (a Hub id or a local file)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ import sys
 from pathlib import Path
 
 from smart_support.config import load_params, setup_logging, write_json
-from smart_support.data.sources import DataSourceError, is_local_source, load_tickets
+from smart_support.data.sources import (
+    ENV_DATA,
+    DataSourceError,
+    is_local_source,
+    load_tickets,
+    resolve_source,
+)
 
 log = logging.getLogger("download")
 
@@ -15,7 +22,7 @@ log = logging.getLogger("download")
 def main() -> int:
     setup_logging()
     cfg = load_params()
-    source = str(cfg.data.source)
+    source = resolve_source(str(cfg.data.source))
     try:
         frame = load_tickets(source, hub_split=cfg.data.hub_split)
     except DataSourceError as exc:
@@ -23,6 +30,10 @@ def main() -> int:
         return 1
     kind = "local file" if is_local_source(source) else "Hugging Face Hub"
     log.info("loaded %d rows from %s (%s)", len(frame), source, kind)
+    # The report is tracked by dvc.lock: a machine's local path is named by its file name only.
+    shown = (
+        str(cfg.data.source) if source == cfg.data.source else f"{ENV_DATA}: {Path(source).name}"
+    )
     out = Path(cfg.paths.raw)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object}).to_parquet(
@@ -30,7 +41,7 @@ def main() -> int:
     )
     write_json(
         Path(cfg.paths.reports) / "download.json",
-        {"source": source, "kind": kind, "rows": len(frame), "columns": list(frame.columns)},
+        {"source": shown, "kind": kind, "rows": len(frame), "columns": list(frame.columns)},
     )
     return 0
 

@@ -8,6 +8,7 @@ under CI (CI=true) with a message naming what is missing, and skip with it elsew
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -51,3 +52,16 @@ class TestDatabase:
 
     def drop(self) -> None:
         drop_database(self.url)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a database that does not exist yet (the code under test creates it)."""
+    database = TestDatabase()  # proves the server is reachable, or fails/skips saying so
+    database.drop()
+    url = sa.make_url(database.url)
+    name = f"{url.database}_new"
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        drop_database(url.set(database=name).render_as_string(hide_password=False))

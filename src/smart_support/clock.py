@@ -1,4 +1,4 @@
-"""Injected time: production code asks a clock, tests advance a fake one."""
+"""Injected time: production code asks a clock; tests advance a fake one (tests/fakes.py)."""
 
 from __future__ import annotations
 
@@ -15,16 +15,3 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> float:
         return time.time()
-
-
-class FakeClock:
-    """A clock that moves only when a test says so."""
-
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self._now = start
-
-    def now(self) -> float:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        self._now += seconds

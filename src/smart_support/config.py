@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 
 PARAMS_FILE = "params.yaml"
@@ -32,11 +34,30 @@ def compose_config(
     return cfg
 
 
+def differing_keys(left: Any, right: Any, prefix: str = "") -> list[str]:
+    """Dotted keys at which two config trees differ (added, removed or changed values)."""
+    if not (isinstance(left, Mapping) and isinstance(right, Mapping)):
+        return [] if left == right else [prefix or "<root>"]
+    keys = sorted(set(left) | set(right), key=str)
+    return [
+        key
+        for name in keys
+        for key in differing_keys(left.get(name), right.get(name), f"{prefix}{name}.")
+    ]
+
+
+def params_drift(params: str | Path = PARAMS_FILE, conf_dir: str | Path = CONF_DIR) -> list[str]:
+    """Keys at which `params` differs from what conf/ composes now (empty: in sync)."""
+    written = yaml.safe_load(Path(params).read_text())
+    keys = differing_keys(written, to_dict(compose_config(conf_dir=conf_dir)))
+    return [key.removesuffix(".") for key in keys]
+
+
 def to_dict(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     if isinstance(cfg, DictConfig):
         value = OmegaConf.to_container(cfg, resolve=True)
         assert isinstance(value, dict)
-        return value
+        return {str(key): item for key, item in value.items()}
     return dict(cfg)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from smart_support.serving.local_server import CHROMIUM, CHROMIUM_ARGS
+from tests.local_server import CHROMIUM, CHROMIUM_ARGS
 from tests.serving.conftest import bento_models, served, tracking  # noqa: F401 - fixtures
 
 

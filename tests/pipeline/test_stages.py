@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,59 @@ def stage(name: str):
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch, tickets_csv: Path) -> Path:
+    monkeypatch.delenv("SMART_SUPPORT_DATA", raising=False)  # `make` sets it
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
     cfg = to_dict(compose_config([f"data.source={tickets_csv}"]))
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(cfg))
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def test_smart_support_data_overrides_the_configured_source(
+    workdir: Path, monkeypatch, tickets_csv: Path
+) -> None:
+    params = yaml.safe_load((workdir / "params.yaml").read_text())
+    params["data"]["source"] = "nobody/no-such-dataset-offline"
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params))
+    monkeypatch.setenv("SMART_SUPPORT_DATA", str(tickets_csv))
+    assert stage("download")() == 0
+    report = json.loads((workdir / "reports/download.json").read_text())
+    assert report["rows"] == 240
+    assert report["source"] == "SMART_SUPPORT_DATA: tickets.csv"  # no machine's path
+
+
+@pytest.fixture
+def composed(tmp_path: Path, monkeypatch) -> Path:
+    """A checkout whose params.yaml is what its conf/ composes."""
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    shutil.copytree(ROOT / "conf", tmp_path / "conf")
+    cfg = to_dict(compose_config(conf_dir=tmp_path / "conf"))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(cfg))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def edit_conf(root: Path) -> None:
+    tune = root / "conf" / "tune" / "default.yaml"
+    tune.write_text(tune.read_text().replace("n_trials: 6", "n_trials: 9"))
+
+
+def test_check_config_passes_when_params_yaml_is_what_conf_composes(composed: Path) -> None:
+    assert stage("check_config")() == 0
+    assert (composed / "reports" / "config.json").exists()
+
+
+def test_an_edit_in_conf_stops_plain_dvc_repro_with_the_fix(composed: Path, capsys) -> None:
+    edit_conf(composed)
+    assert stage("check_config")() == 1
+    err = capsys.readouterr().err
+    assert "tune.n_trials" in err and "dvc exp run" in err
+
+
+def test_dvc_exp_run_may_override_conf(composed: Path, monkeypatch) -> None:
+    edit_conf(composed)  # as `-S tune.n_trials=...` leaves params.yaml apart from conf/
+    monkeypatch.setenv("DVC_EXP_NAME", "exp-1")
+    assert stage("check_config")() == 0
 
 
 def test_download_then_prepare_write_data_and_reports(workdir: Path) -> None:

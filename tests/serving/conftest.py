@@ -57,7 +57,7 @@ def client(bento_models, tmp_path_factory) -> Iterator[Any]:
 @pytest.fixture
 def served(bento_models, tmp_path) -> Iterator[Any]:
     """`bentoml serve` on a loopback port with the fixture models (BENTOML_HOME is shared)."""
-    from smart_support.serving.local_server import LocalServer
+    from tests.local_server import LocalServer
 
     params = write_params(tmp_path / "params.yaml", tmp_path / "state.db")
     env = {"SMART_SUPPORT_PARAMS": str(params), "SMART_SUPPORT_FAULT_INJECTION": "1"}

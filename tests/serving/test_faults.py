@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from smart_support.clock import FakeClock
 from smart_support.features.embeddings import shared_embedder
 from smart_support.routing.breaker import CircuitBreaker
 from smart_support.serving.bento_models import CHAMPION, FALLBACK, load_bento_router
-from smart_support.serving.local_server import LocalServer
 from smart_support.serving.model_router import ModelRouter
+from tests.fakes import FakeClock
+from tests.local_server import LocalServer
 from tests.serving.conftest import write_params
 
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 def server(request, bento_models, tmp_path_factory) -> Iterator[Any]:
     """One `bentoml serve` per store backend for both tests (the load test runs first, on an
     empty store)."""
-    from smart_support.serving.local_server import LocalServer
+    from tests.local_server import LocalServer
     from tests.serving.conftest import write_params
 
     root = tmp_path_factory.mktemp("load")

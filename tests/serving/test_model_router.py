@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from smart_support.clock import FakeClock
 from smart_support.features.embeddings import shared_embedder
 from smart_support.routing.breaker import CircuitBreaker
 from smart_support.serving.model_router import ModelRouter
+from tests.fakes import FakeClock
 from tests.helpers import fit, with_embeddings
 
 TEXTS = ["Invoice charged twice, please refund.", "Server down after the update."]

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from benchmarks.loadtest import Driver
-from smart_support.serving.local_server import LocalServer
+from tests.local_server import LocalServer
 from tests.serving.conftest import write_params
 
 pytestmark = pytest.mark.e2e

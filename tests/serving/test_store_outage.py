@@ -12,7 +12,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from smart_support.serving.local_server import LocalServer
+from tests.local_server import LocalServer
 from tests.serving.conftest import write_params
 from tests.tcp_proxy import TcpProxy
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from smart_support.serving.local_server import LocalServer
+from tests.local_server import LocalServer
 from tests.serving.conftest import write_params
 
 pytestmark = pytest.mark.e2e

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from smart_support.clock import FakeClock
 from smart_support.routing.breaker import BreakerState, CircuitBreaker
+from tests.fakes import FakeClock
 
 FAST, SLOW = 0.1, 0.9
 

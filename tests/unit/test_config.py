@@ -1,13 +1,17 @@
 """Every option of every config group composes, and its `_target_`s build."""
 
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from smart_support.config import compose_config, to_dict
+from smart_support.config import compose_config, params_drift, to_dict
 from smart_support.models.builders import build_model
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
+ROOT = Path(__file__).resolve().parents[2]
+CONF = ROOT / "conf"
 GROUPS = ["data", "labels", "features", "tune", "tracking", "serve"]
 
 
@@ -34,11 +38,36 @@ def test_value_overrides_reach_the_composed_config() -> None:
     assert cfg.tune.n_trials == 200 and cfg.models.m1.C == 3
 
 
-def test_data_source_defaults_to_the_hub_without_the_env_var(monkeypatch) -> None:
-    monkeypatch.delenv("SMART_SUPPORT_DATA", raising=False)
+def test_the_data_source_is_the_hub_id_whatever_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("SMART_SUPPORT_DATA", "/tmp/tickets.csv")
     assert compose_config().data.source == "Tobi-Bueck/customer-support-tickets"
 
 
-def test_data_source_env_var_points_at_a_local_file(monkeypatch) -> None:
-    monkeypatch.setenv("SMART_SUPPORT_DATA", "/tmp/tickets.csv")
-    assert compose_config().data.source == "/tmp/tickets.csv"
+def test_the_committed_params_yaml_is_what_conf_composes() -> None:
+    assert params_drift(ROOT / "params.yaml", CONF) == []
+
+
+def machine_paths(tree: Any) -> list[str]:
+    """String values that look like a path on one machine (absolute, home or parent dir)."""
+    if isinstance(tree, dict):
+        return [p for value in tree.values() for p in machine_paths(value)]
+    if isinstance(tree, list):
+        return [p for value in tree for p in machine_paths(value)]
+    text = str(tree)
+    return [text] if text.startswith(("/", "~", "../")) or "/../" in text else []
+
+
+@pytest.mark.parametrize("name", ["params.yaml", "dvc.lock"])
+def test_committed_pipeline_files_name_no_machine_path(name: str) -> None:
+    assert machine_paths(yaml.safe_load((ROOT / name).read_text())) == []
+
+
+def test_an_edit_in_conf_is_reported_by_its_key(tmp_path: Path) -> None:
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF, conf)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(to_dict(compose_config(conf_dir=conf))))
+    assert params_drift(params, conf) == []
+    tune = conf / "tune" / "default.yaml"
+    tune.write_text(tune.read_text().replace("n_trials: 6", "n_trials: 7"))
+    assert params_drift(params, conf) == ["tune.n_trials"]

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from smart_support.clock import FakeClock
 from smart_support.routing.dedup import (
     Deduplicator,
     DedupWindow,
@@ -29,6 +28,7 @@ from smart_support.routing.flood_samples import (
     UNRELATED,
     texts,
 )
+from tests.fakes import FakeClock
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "serve" / "default.yaml"
 DIM = 8

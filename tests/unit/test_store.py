@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from smart_support.clock import FakeClock
 from smart_support.routing.skills import Agent
 from smart_support.serving.records import NewTicket
 from smart_support.serving.settings import DedupSettings
 from smart_support.serving.store import StateStore
+from tests.fakes import FakeClock
 
 DIM = 384
 AGENTS = (

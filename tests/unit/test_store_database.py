@@ -14,11 +14,11 @@ import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
-from smart_support.clock import FakeClock
 from smart_support.serving.database import Database, StoreUnavailable
 from smart_support.serving.migrations import HERE
 from smart_support.serving.records import NewTicket
 from smart_support.serving.store import StateStore
+from tests.fakes import FakeClock
 
 LEGACY_SCHEMA = Path(__file__).with_name("legacy_state_schema.sql")
 HEAD = ScriptDirectory(str(HERE)).get_current_head()

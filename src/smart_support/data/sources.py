@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -10,10 +11,18 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 LOCAL_SUFFIXES = {".csv", ".parquet", ".pq"}
+# A machine's local copy of the data, read when the stage runs, so that no machine's path is
+# ever composed into params.yaml or recorded in dvc.lock (data.source keeps the Hub id).
+ENV_DATA = "SMART_SUPPORT_DATA"
 
 
 class DataSourceError(RuntimeError):
     """The configured source cannot be read; the message says what to do."""
+
+
+def resolve_source(configured: str) -> str:
+    """`SMART_SUPPORT_DATA` when set (an offline copy), else the configured source."""
+    return os.environ.get(ENV_DATA) or configured
 
 
 def is_local_source(source: str) -> bool:

@@ -140,7 +140,7 @@ def build_model(model_cfg: Mapping[str, Any] | DictConfig, seed: int) -> RouterM
     from hydra.utils import instantiate
 
     cfg = model_cfg if isinstance(model_cfg, DictConfig) else OmegaConf.create(dict(model_cfg))
-    cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k not in NOT_BUILDER_ARGS])
+    cfg = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k not in NOT_BUILDER_ARGS])
     model = instantiate(cfg, seed=seed, _convert_="all")
     assert isinstance(model, RouterModel)
     return model

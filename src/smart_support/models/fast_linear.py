@@ -79,7 +79,7 @@ def accelerate(router: Any, check_texts: Sequence[str]) -> Any:
     """A copy of `router` whose calibrated SVM step is stacked, if it predicts the same."""
     steps = getattr(router.classifier, "steps", None)
     fast = stack_calibrated(steps[-1][1]) if steps else None
-    if fast is None:
+    if steps is None or fast is None:
         return router
     candidate = copy.copy(router)
     candidate.classifier = copy.copy(router.classifier)

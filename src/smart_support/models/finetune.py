@@ -55,12 +55,12 @@ class FineTunedClassifier:
         )
 
         torch.manual_seed(self.seed)
-        texts, y = list(texts), np.asarray(y)
+        texts, labels = list(texts), np.asarray(y)
         if self.max_train_samples:
             rng = np.random.default_rng(self.seed)
             keep = rng.permutation(len(texts))[: self.max_train_samples]
-            texts, y = [texts[i] for i in keep], y[keep]
-        self.classes_ = np.unique(y)
+            texts, labels = [texts[i] for i in keep.tolist()], labels[keep]
+        self.classes_ = np.unique(labels)
         index = {c: i for i, c in enumerate(self.classes_)}
         path = resolve_model_path(self.base_model)
         self._tokenizer = AutoTokenizer.from_pretrained(path)
@@ -71,7 +71,7 @@ class FineTunedClassifier:
         rows = [
             {"input_ids": ids, "attention_mask": mask, "labels": index[label]}
             for ids, mask, label in zip(
-                encoded["input_ids"], encoded["attention_mask"], y, strict=True
+                encoded["input_ids"], encoded["attention_mask"], labels, strict=True
             )
         ]
         with tempfile.TemporaryDirectory() as out:

@@ -31,7 +31,7 @@ def predict_frame(model: RouterModel, frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-class RouterPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class RouterPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
     def __init__(self, router: RouterModel) -> None:
         self.router = router
 

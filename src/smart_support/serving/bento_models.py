@@ -7,7 +7,7 @@ from typing import Any
 
 import bentoml
 
-from smart_support.features.embeddings import shared_embedder
+from smart_support.features.embeddings import Embedder, shared_embedder
 from smart_support.models.fast_linear import accelerate
 from smart_support.models.pyfunc import unwrap
 from smart_support.models.router_model import RouterModel
@@ -54,6 +54,17 @@ def count_trip(statistics: Statistics) -> None:
         log.warning("breaker trip not counted: %s", exc)
 
 
+def dedup_encoder(settings: ServeSettings) -> Embedder:
+    """The dedup encoder the service runs; an ONNX backend is exported offline on first use
+    into SMART_SUPPORT_CACHE (default ~/.cache/smart-support) and reused afterwards."""
+    return shared_embedder(
+        max_seq_length=settings.dedup.max_seq_length,
+        backend=settings.dedup.backend,
+        threads=settings.encoder_threads,
+        parallel=settings.encoder_parallel,
+    )
+
+
 def build_model_router(
     settings: ServeSettings, champion_ref: Any, fallback_ref: Any
 ) -> ModelRouter:
@@ -72,12 +83,7 @@ def build_model_router(
         champion,
         fallback,
         breaker,
-        shared_embedder(
-            max_seq_length=settings.dedup.max_seq_length,
-            backend=settings.dedup.backend,
-            threads=settings.encoder_threads,
-            parallel=settings.encoder_parallel,
-        ),
+        dedup_encoder(settings),
         info={"champion": champion_info, "fallback": fallback_info},
     )
     router.warm_up()

@@ -1,8 +1,11 @@
-"""Import the registered router models into the BentoML model store."""
+"""Import the registered router models into the BentoML model store and build the Bento."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
@@ -42,3 +45,24 @@ def import_registered(tracking: Mapping[str, Any]) -> dict[str, Any]:
             "milestone": str(tags.get("milestone", "")),
         }
     return imported
+
+
+class BentoBuildError(RuntimeError):
+    """`bentoml build` failed; the message carries the end of its output."""
+
+
+def build_bento(project: str | Path, bentofile: str = "bentos/bentofile.yaml") -> str:
+    """`bentoml build` of `project` (the checkout) into the BentoML store; the Bento's tag.
+
+    The Bento carries the service, `src/smart_support` (static files included), the composed
+    params.yaml and the @champion/@fallback models, so it serves from the store alone.
+    """
+    build = subprocess.run(
+        [sys.executable, "-m", "bentoml", "build", "-f", bentofile, ".", "--output", "tag"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    if build.returncode != 0:
+        raise BentoBuildError(f"bentoml build failed:\n{(build.stderr or build.stdout)[-2000:]}")
+    return build.stdout.strip().splitlines()[-1].removeprefix("__tag__:")

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Mapping
 from typing import Any
 
 import mlflow
+from mlflow.exceptions import MlflowException
+
+from smart_support.tracking.databases import ensure_database
 
 
 def configure(tracking: Mapping[str, Any]) -> None:
-    mlflow.set_tracking_uri(str(tracking["tracking_uri"]))
-    mlflow.set_registry_uri(str(tracking["tracking_uri"]))
-    mlflow.set_experiment(str(tracking["experiment"]))
+    """Point MLflow's tracking and registry at `tracking_uri` (its PostgreSQL database is
+    created on first use) and select the experiment, created with `artifact_location`."""
+    uri = str(tracking["tracking_uri"])
+    ensure_database(uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    name = str(tracking["experiment"])
+    location = tracking.get("artifact_location")
+    if location and mlflow.get_experiment_by_name(name) is None:
+        with contextlib.suppress(MlflowException):  # another worker created it first
+            mlflow.create_experiment(name, artifact_location=str(location))
+    mlflow.set_experiment(name)
 
 
 def git_commit() -> str:

@@ -14,6 +14,8 @@ from sklearn.base import clone
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
+from smart_support.tracking.databases import ensure_database
+
 log = logging.getLogger(__name__)
 
 TrialCallback = Callable[[optuna.trial.FrozenTrial, float, float], None]
@@ -86,18 +88,27 @@ def tune(
     pruner_cfg: Mapping[str, int] | None = None,
     on_trial: TrialCallback | None = None,
 ) -> optuna.Study:
-    """Run (or resume) a study until it holds `n_trials` finished trials."""
+    """Run (or resume) a study until it holds `n_trials` finished trials.
+
+    Several processes may run this on one study in a shared `storage` (PostgreSQL): each sees
+    every worker's trials, and together they stop at `n_trials`.
+    """
     pruner_cfg = pruner_cfg or {}
+    ensure_database(storage)
     study = optuna.create_study(
         study_name=name,
         storage=storage,
         direction="maximize",
         load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(
             n_startup_trials=pruner_cfg.get("n_startup_trials", 2),
             n_warmup_steps=pruner_cfg.get("n_warmup_steps", 1),
         ),
+    )
+    # A worker that joins (or resumes) a study draws from its own stream instead of
+    # repeating the first worker's; the constant liar keeps parallel TPE draws apart.
+    study.sampler = optuna.samplers.TPESampler(
+        seed=seed + len(study.get_trials(deepcopy=False)), constant_liar=True
     )
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     remaining = n_trials - len(study.get_trials(states=finished))
@@ -111,8 +122,10 @@ def tune(
         return mean
 
     if remaining > 0 and space:
-        log.info("study %s: running %d more trial(s)", name, remaining)
-        study.optimize(objective, n_trials=remaining, gc_after_trial=True)
+        log.info("study %s: running up to %d more trial(s)", name, remaining)
+        # Workers sharing the study (tracking=postgres) stop once it holds n_trials in all.
+        stop = optuna.study.MaxTrialsCallback(n_trials, states=finished)
+        study.optimize(objective, n_trials=remaining, callbacks=[stop], gc_after_trial=True)
     elif not space:
         log.info("study %s: empty search space, nothing to tune", name)
     return study

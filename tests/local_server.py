@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]  # the checkout
 SERVICE = "bentos.service:SmartSupport"
 
 
@@ -34,6 +34,7 @@ class LocalServer:
         log_path: str | Path | None = None,
         extra_args: tuple[str, ...] = (),
         cwd: str | Path = ROOT,
+        service: str = SERVICE,
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -41,13 +42,14 @@ class LocalServer:
         self.log_path = Path(log_path) if log_path else None
         self.extra_args = extra_args
         self.cwd = Path(cwd)  # another checkout (benchmarks: the baseline before a change)
+        self.service = service  # or a Bento tag: serve it from the BentoML store
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 120.0, wait_ready: bool = True) -> LocalServer:
         """Start the server; wait until /readyz answers 200 (`wait_ready`) or only /livez."""
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         command = [
-            sys.executable, "-m", "bentoml", "serve", SERVICE,
+            sys.executable, "-m", "bentoml", "serve", self.service,
             "--host", "127.0.0.1", "--port", str(self.port), *self.extra_args,
         ]  # fmt: skip
         self.process = subprocess.Popen(
