@@ -411,5 +411,5 @@ def test_store_opens_the_flood_incident_once(tmp_path, embed, settings) -> None:
         for o in store.ledger.record_routing(batch)
     ]
     assert sum(created) == 1
-    [incident] = store.incidents.list_incidents()
+    [incident] = store.incidents.list_incidents().incidents
     assert incident.size >= 0.9 * len(EN_LOGIN_503)
