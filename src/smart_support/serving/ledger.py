@@ -19,6 +19,7 @@ answers).
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -288,15 +289,28 @@ def agent_loads(conn: Connection) -> Mapping[str, int]:
     return {agent_id: int(n) for agent_id, n in rows}
 
 
+WAITING_BUCKETS = 1024  # as migration 0002's waiting_buckets (a power of two: exact scaling)
+
+_QUEUE_POSITION = sa.text(
+    "SELECT (SELECT COALESCE(SUM(n), 0) FROM waiting_buckets WHERE bucket > :bucket) + "
+    "(SELECT COUNT(*) FROM tickets WHERE status = 'waiting' AND urgency >= :urgency "
+    "AND urgency < :upper AND (urgency > :urgency OR seq < :seq))"
+)
+
+
 def queue_position(conn: Connection, urgency: float, seq: int) -> int:
-    """1-based place in the waiting queue: most urgent first, then first come.
-    (A count over the waiting tickets ahead: its cost grows with the queue's length.)"""
+    """1-based place in the waiting queue: most urgent first, then first come. The waiting
+    tickets of more urgent buckets come from `waiting_buckets` (kept by triggers), so only
+    the ticket's own bucket is counted row by row: the cost stays flat as the queue grows."""
+    bucket = math.floor(urgency * WAITING_BUCKETS)
     ahead = conn.execute(
-        sa.text(
-            "SELECT COUNT(*) FROM tickets WHERE status = 'waiting' "
-            "AND (urgency > :urgency OR (urgency = :urgency AND seq < :seq))"
-        ),
-        {"urgency": urgency, "seq": seq},
+        _QUEUE_POSITION,
+        {
+            "bucket": bucket,
+            "urgency": urgency,
+            "upper": (bucket + 1) / WAITING_BUCKETS,
+            "seq": seq,
+        },
     ).scalar_one()
     return int(ahead) + 1
 
