@@ -16,6 +16,7 @@ from tests.unit.test_store import DEDUP, ticket
 FLOOD_SEED = 7  # every flood ticket has the same vector: one dedup group
 ROOMY = (Agent("tess", "Tess", 20, {"Technical": 1.0}, {"en": 1.0}),)
 TEN = (Agent("tess", "Tess", 10, {"Technical": 1.0}, {"en": 1.0}),)
+SOLO = (Agent("solo", "Solo", 1, {"Technical": 1.0}, {"en": 1.0}),)
 
 
 @pytest.fixture
@@ -237,3 +238,42 @@ def test_a_list_cursor_is_not_a_member_cursor(roomy: StateStore, clock: FakeCloc
     cursor = roomy.incidents.list_incidents(limit=1).next_cursor
     with pytest.raises(BadPageRequest):
         roomy.incidents.get_incident(incident_id, cursor=cursor)
+
+
+# --- queue positions from bucket counts ---------------------------------------------------
+
+EDGE = 1 / 1024  # the width of a waiting_buckets bucket
+
+
+def naive_positions(store: StateStore) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    with store.database.snapshot() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT ticket_id FROM tickets WHERE status = 'waiting' ORDER BY urgency DESC, seq"
+            )
+        ).scalars()
+        return {ticket_id: place for place, ticket_id in enumerate(rows, start=1)}
+
+
+def test_queue_positions_match_a_full_count_through_every_status_change(
+    store_url: str, clock: FakeClock
+) -> None:
+    store = StateStore.open(store_url, clock, agents=SOLO, dedup=DEDUP)
+    try:
+        urgencies = [0.5, 0.5 + EDGE, 0.5 - 1e-12, 0.5, 1.0, 0.0, 0.25, 0.5 + EDGE / 2, 0.5]
+        for i, urgency in enumerate(urgencies * 2):
+            store.ledger.record_routing([ticket(f"u{i}", urgency=urgency)])
+        flood(store, 12, urgency=0.5)  # links members: they leave the queue
+        store.ledger.resolve_ticket("u0")  # the slot goes to the head of the queue
+        store.ledger.resolve_ticket("u3")  # a waiting ticket leaves
+        expected = naive_positions(store)
+        assert len(expected) > 10
+        reported = {
+            ticket_id: store.ledger.record_routing([ticket(ticket_id)])[0].queue_position
+            for ticket_id in expected
+        }
+        assert reported == expected
+    finally:
+        store.close()

@@ -68,7 +68,9 @@ class Incidents:
         incidents = tuple(_summary(r, counts.get(r.incident_id)) for r in page)
         more = len(rows) > limit
         last = incidents[-1] if incidents else None
-        return IncidentPage(incidents, _encode([last.created_at, last.id]) if more and last else None)
+        return IncidentPage(
+            incidents, _encode([last.created_at, last.id]) if more and last else None
+        )
 
     def get_incident(
         self, incident_id: str, limit: int = 50, cursor: str | None = None
@@ -141,7 +143,9 @@ def _timeline(conn: Connection, incident: Incident, postgres: bool) -> Timeline:
     span = (incident.last_arrival or start) - start
     bucket_s = max(MIN_BUCKET_S, math.ceil(span / TIMELINE_BUCKETS))
     # CAST rounds on PostgreSQL and truncates on SQLite: FLOOR first where it exists.
-    offset = "FLOOR((created_at - :start) / :bucket)" if postgres else "(created_at - :start) / :bucket"
+    offset = (
+        "FLOOR((created_at - :start) / :bucket)" if postgres else "(created_at - :start) / :bucket"
+    )
     rows = conn.execute(
         sa.text(
             f"SELECT CAST({offset} AS INTEGER) AS bucket, COUNT(*) FROM tickets "

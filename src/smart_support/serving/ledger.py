@@ -195,7 +195,7 @@ class TicketLedger:
                 _WAITING_AFTER if after else _WAITING_FIRST,
                 {"urgency": after[0], "seq": after[1]} if after else {},
             ).all()
-            for seq, ticket_id, category, language, urgency in page:
+            for _seq, ticket_id, category, language, urgency in page:
                 need = TicketNeed(category, language, urgency)
                 agent_id = assign_tickets([need], self.agents, loads, self.min_affinity)[0]
                 if agent_id is not None:

@@ -175,9 +175,7 @@ class Runtime:
 
     def resolve_incident(self, incident_id: str) -> dict[str, Any]:
         resolution = self.service.resolve_incident(incident_id)
-        return {
-            k: v for k, v in dataclasses.asdict(resolution).items() if k != "already_resolved"
-        }
+        return {k: v for k, v in dataclasses.asdict(resolution).items() if k != "already_resolved"}
 
     def agents(self) -> dict[str, Any]:
         loads = [dataclasses.asdict(a) for a in self.store.workload.agent_loads()]

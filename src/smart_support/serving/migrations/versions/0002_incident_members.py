@@ -91,8 +91,12 @@ def _waiting_buckets() -> None:
         sa.Column("n", sa.BigInteger(), nullable=False),
     )
     postgres = op.get_bind().dialect.name == "postgresql"
-    bucket = f"FLOOR({{row}}.urgency * {BUCKETS})::int" if postgres else (
-        f"CAST({{row}}.urgency * {BUCKETS} AS INTEGER)"  # truncation: floor for urgency >= 0
+    bucket = (
+        f"FLOOR({{row}}.urgency * {BUCKETS})::int"
+        if postgres
+        else (
+            f"CAST({{row}}.urgency * {BUCKETS} AS INTEGER)"  # truncation: floor for urgency >= 0
+        )
     )
     op.execute(
         f"INSERT INTO waiting_buckets (bucket, n) SELECT {bucket.format(row='tickets')}, COUNT(*) "
