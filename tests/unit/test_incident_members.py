@@ -277,3 +277,65 @@ def test_queue_positions_match_a_full_count_through_every_status_change(
         assert reported == expected
     finally:
         store.close()
+
+
+# --- migration 0002 on a store that already holds incidents -------------------------------
+
+
+def alembic(db, action: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from smart_support.serving.migrations import HERE
+
+    with db.migration_lock() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(HERE))
+        config.attributes["connection"] = conn
+        getattr(command, action)(config, revision)
+
+
+def test_migration_0002_gives_old_incidents_an_owner_and_counts_the_queue(
+    store_url: str, clock: FakeClock
+) -> None:
+    import sqlalchemy as sa
+
+    from smart_support.serving.database import Database
+    from smart_support.serving.migrations import upgrade
+
+    db = Database(store_url)
+    db.ensure_schema()
+    alembic(db, "downgrade", "0001")  # the schema (and rows) of a store from before 0002
+    rows = [
+        ("a", "assigned", 0.5, "inc"),
+        ("b", "waiting", 0.9, "inc"),
+        ("c", "waiting", 0.2, None),
+    ]
+    with db.engine.begin() as conn:
+        for seq, (ticket_id, status, urgency, incident) in enumerate(rows, start=1):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO tickets (seq, ticket_id, created_at, subject, category, "
+                    "routing_category, confidence, needs_review, urgency, model_used, language, "
+                    "agent_id, status, group_id, incident_id, is_duplicate, similarity, embedding) "
+                    "VALUES (:seq, :id, 1.0, 's', 'Technical', 'Technical', 0.9, false, :u, 'm2', "
+                    "'en', :agent, :status, 'g', :incident, false, 0.0, :blob)"
+                ),
+                {"seq": seq, "id": ticket_id, "u": urgency, "status": status, "incident": incident,
+                 "agent": "tess" if status == "assigned" else None, "blob": b"\0" * 8},
+            )  # fmt: skip
+        conn.execute(
+            sa.text(
+                "INSERT INTO incidents (incident_id, group_id, created_at, title) "
+                "VALUES ('inc', 'g', 1.0, 'old')"
+            )
+        )
+    upgrade(db)
+    store = StateStore.open(db, clock, agents=SOLO, dedup=DEDUP)
+    try:
+        incident = store.incidents.get_incident("inc").incident
+        assert (incident.status, incident.owner_ticket_id, incident.size) == ("open", "a", 2)
+        assert naive_positions(store) == {"b": 1, "c": 2}
+        assert store.ledger.record_routing([ticket("c")])[0].queue_position == 2
+    finally:
+        store.close()
