@@ -233,14 +233,15 @@ def test_a_window_sliding_over_time_matches_one_rebuilt_from_its_live_tickets() 
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((400, DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    groups = [f"g{g}" for g in rng.integers(0, 7, 400)]
     sliding = DedupWindow(DIM)
     for i in range(400):
         sliding.prune(before=i - 50.0)  # a 50-ticket window over one ticket per second
-        sliding.add(f"t{i}", f"g{i % 7}", vectors[i], float(i))
+        sliding.add(f"t{i}", groups[i], vectors[i], float(i))
         if i % 37 == 0:
             rebuilt = DedupWindow(DIM)
             for j in range(max(0, i - 50), i + 1):
-                rebuilt.add(f"t{j}", f"g{j % 7}", vectors[j], float(j))
+                rebuilt.add(f"t{j}", groups[j], vectors[j], float(j))
             assert sliding.ticket_ids == rebuilt.ticket_ids
             assert sliding.group_ids == rebuilt.group_ids
             np.testing.assert_array_equal(sliding.embeddings, rebuilt.embeddings)
