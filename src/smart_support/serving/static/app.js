@@ -181,7 +181,8 @@
 
   function incidentView(inc, isOpen) {
     const resolved = inc.status === "resolved";
-    const owner = inc.owner_agent ? `worked by ${inc.owner_agent}` : inc.owner_ticket_id ? "waiting for an agent" : "";
+    const owner = resolved ? `resolved ${fmtTime(inc.resolved_at)}`
+      : inc.owner_agent ? `worked by ${inc.owner_agent}` : inc.owner_ticket_id ? "waiting for an agent" : "";
     const body = el("div", { class: "incident-body", testid: "incident-body" }, empty("Loading…"));
     const details = el("details", { class: `incident ${resolved ? "resolved" : "open"}`, testid: "incident", "data-id": inc.id,
       "data-status": inc.status, open: isOpen, ontoggle: (ev) => ev.currentTarget.open && !body.dataset.loaded && loadIncident(inc.id, body) },
@@ -189,7 +190,7 @@
         el("span", { class: "incident-title", text: inc.title || `Incident ${inc.id}` }),
         el("span", { class: `pill state-${resolved ? "closed" : "open"}`, testid: "incident-status", text: inc.status || "open" }),
         el("span", { class: "count", testid: "incident-size", title: "tickets in this incident", text: inc.size ?? 0 }),
-        el("span", { class: "muted small", text: `${inc.open_members ?? 0} open · ${owner} · ${fmtTime(inc.created_at)}` }),
+        el("span", { class: "muted small", text: `${inc.open_members ?? 0} open · ${owner} · opened ${fmtTime(inc.created_at)}` }),
         resolved ? null : el("button", { type: "button", class: "secondary", testid: "incident-resolve",
           "aria-label": `Resolve incident ${inc.id}`, onclick: (ev) => { ev.preventDefault(); resolveIncident(inc.id, ev.currentTarget); } },
         "Resolve")),
