@@ -21,6 +21,7 @@ from smart_support.serving.api_models import BatchIn, BatchOut, JobAccepted, Rou
 from smart_support.serving.bento_models import CHAMPION, FALLBACK, build_model_router
 from smart_support.serving.database import StoreUnavailable
 from smart_support.serving.error_bodies import ErrorBodies
+from smart_support.serving.incidents import BadPageRequest
 from smart_support.serving.model_router import SAMPLE_TICKETS, Classified
 from smart_support.serving.runtime import Runtime, fault_injection_enabled, load_serve_settings
 from smart_support.serving.ticket_service import InputError
@@ -50,6 +51,11 @@ UNAVAILABLE = "the state store is unavailable; retry later"
 @app.exception_handler(StoreUnavailable)
 async def _store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
     return error(UNAVAILABLE, 503)
+
+
+@app.exception_handler(BadPageRequest)
+async def _bad_page(request: Request, exc: BadPageRequest) -> JSONResponse:
+    return error(str(exc), 422)
 
 
 @app.exception_handler(KeyError)
@@ -173,12 +179,23 @@ class SmartSupport:
         return self.runtime.stats()
 
     @app.get("/incidents")
-    def incidents(self) -> dict[str, Any]:
-        return self.runtime.incidents()
+    def incidents(
+        self, limit: int = 50, cursor: str | None = None, status: str | None = None
+    ) -> dict[str, Any]:
+        """Newest first, one page: member counts, not members (`next_cursor` pages on)."""
+        return self.runtime.incidents(limit, cursor, status)
 
     @app.get("/incidents/{incident_id}")
-    def incident(self, incident_id: str) -> dict[str, Any]:
-        return self.runtime.incident(incident_id)
+    def incident(
+        self, incident_id: str, limit: int = 50, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """The incident, its arrivals over time and one page of its members."""
+        return self.runtime.incident(incident_id, limit, cursor)
+
+    @app.post("/incidents/{incident_id}/resolve")
+    def resolve_incident(self, incident_id: str) -> dict[str, Any]:
+        """Resolve the incident and every member; its agent slot goes to the queue."""
+        return self.runtime.resolve_incident(incident_id)
 
     @app.get("/agents")
     def agents(self) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The mission-control dashboard in headless Chromium against a real `bentoml serve`.
 
 Submit a ticket through the form, watch the stats refresh, flood near-duplicates and see
-the master incident appear, resolve a ticket from the triage queue, then stop the service
+the master incident appear, open it (size over time, members) and resolve it, resolve a ticket
+from the triage queue, then stop the service
 and see the error banner.
 """
 
@@ -92,6 +93,24 @@ def test_dashboard_end_to_end(browser_page, served) -> None:
         expect(page.locator("#stats-incidents")).to_have_text("1")
         expect(page.locator("#stats-total")).to_have_text(str(2 + len(EN_LOGIN_503)))
 
+        # Open the incident: its size over time and its members; resolve it from the dashboard.
+        flood_id, size = incidents[0]["id"], incidents[0]["size"]
+        expect(incident.get_by_test_id("incident-status")).to_have_text("open")
+        incident.locator("summary .incident-title").click()
+        expect(incident.get_by_test_id("incident-timeline")).to_be_visible()
+        expect(incident.get_by_test_id("incident-member")).to_have_count(min(20, size))
+        held = incident.locator("[data-testid=incident-member]:not([data-status=linked])")
+        expect(held).to_have_count(1)  # the owner; every other member is linked to it
+        incident.get_by_role("button", name=f"Resolve incident {flood_id}").click()
+        expect(page.locator("#incident-note")).to_have_text(
+            re.compile(f"^Resolved incident {flood_id} · {size} tickets closed")
+        )
+        expect(incident.get_by_test_id("incident-status")).to_have_text("resolved")
+        expect(
+            incident.locator("[data-testid=incident-member][data-status=resolved]")
+        ).to_have_count(min(20, size))
+        assert http.get(f"/incidents/{flood_id}").json()["open_members"] == 0
+
         # Everyday traffic: the low-confidence tickets wait in the triage queue; resolve one.
         for subject, body in UNRELATED:
             assert http.post("/route", json={"subject": subject, "body": body}).status_code == 200
@@ -111,7 +130,7 @@ def test_dashboard_end_to_end(browser_page, served) -> None:
     assert errors == []
 
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    incident.locator("summary").click()  # show the member tickets in the screenshot
+    expect(incident.get_by_test_id("incident-timeline")).to_be_visible()  # opened above
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     # The service goes away: the banner says so while the page keeps retrying.

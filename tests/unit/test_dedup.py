@@ -227,6 +227,29 @@ def test_window_grows_past_its_initial_buffer() -> None:
     assert window.group_ids == [str(i) for i in range(200)]
 
 
+def test_a_window_sliding_over_time_matches_one_rebuilt_from_its_live_tickets() -> None:
+    """Pruning from the front moves the window's head and compacts now and then: whatever it
+    did, the window answers as one built from scratch out of the tickets still in it."""
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((400, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    groups = [f"g{g}" for g in rng.integers(0, 7, 400)]
+    sliding = DedupWindow(DIM)
+    for i in range(400):
+        sliding.prune(before=i - 50.0)  # a 50-ticket window over one ticket per second
+        sliding.add(f"t{i}", groups[i], vectors[i], float(i))
+        if i % 37 == 0:
+            rebuilt = DedupWindow(DIM)
+            for j in range(max(0, i - 50), i + 1):
+                rebuilt.add(f"t{j}", groups[j], vectors[j], float(j))
+            assert sliding.ticket_ids == rebuilt.ticket_ids
+            assert sliding.group_ids == rebuilt.group_ids
+            np.testing.assert_array_equal(sliding.embeddings, rebuilt.embeddings)
+            query = vectors[i - 3]
+            assert sliding.decide(query, 0.5, "new") == rebuilt.decide(query, 0.5, "new")
+            assert sliding.group_size("g0") == rebuilt.group_size("g0")
+
+
 def test_a_pruned_group_leaves_nothing_behind_for_the_next_group() -> None:
     window = DedupWindow(DIM)
     for i in range(150):  # groups come and go: their slots are reused
@@ -411,5 +434,5 @@ def test_store_opens_the_flood_incident_once(tmp_path, embed, settings) -> None:
         for o in store.ledger.record_routing(batch)
     ]
     assert sum(created) == 1
-    [incident] = store.incidents.list_incidents()
+    [incident] = store.incidents.list_incidents().incidents
     assert incident.size >= 0.9 * len(EN_LOGIN_503)

@@ -189,17 +189,17 @@ def test_the_eleventh_copy_opens_one_incident_holding_every_copy(store: StateSto
     assert outcomes[10].incident_created
     incident_id = outcomes[10].dedup.master_incident_id
     assert {o.dedup.master_incident_id for o in outcomes[10:]} == {incident_id}
-    incident = store.incidents.get_incident(incident_id)
-    assert incident.size == 13
-    assert incident.title == "subject t0"
-    assert [t.ticket_id for t in incident.tickets] == [f"t{i}" for i in range(13)]
+    detail = store.incidents.get_incident(incident_id)
+    assert detail.incident.size == 13
+    assert detail.incident.title == "subject t0"
+    assert [t.ticket_id for t in detail.tickets] == [f"t{i}" for i in range(13)]
 
 
 def test_a_flood_inside_one_batch_opens_one_incident(store: StateStore) -> None:
     outcomes = store.ledger.record_routing([ticket(f"t{i}", seed=1) for i in range(12)])
     assert sum(o.incident_created for o in outcomes) == 1
     assert len({o.dedup.master_incident_id for o in outcomes}) == 1
-    assert len(store.incidents.list_incidents()) == 1
+    assert len(store.incidents.list_incidents().incidents) == 1
 
 
 def test_unknown_incident_raises_key_error(store: StateStore) -> None:

@@ -61,6 +61,9 @@ class DedupWindow:
     Everything a decision reads is an array (a row per ticket, a slot per group), so deciding
     costs one matrix-vector product over the window plus work on the few groups that match or
     have several members: a 5-minute window at 100 tickets/s (30,000 tickets) stays cheap.
+    Rows live in `[_head, _head + len)`: tickets leave the window from the front, so pruning
+    moves `_head` and the arrays are compacted only once the dead prefix is as long as the
+    live rows (amortised O(1) per ticket, not a copy of the whole window per prune).
     """
 
     def __init__(self, dimension: int = 384) -> None:
@@ -68,7 +71,8 @@ class DedupWindow:
         self._vectors = np.zeros((64, dimension), dtype=np.float32)
         self._times = np.zeros(64, dtype=np.float64)
         self._rows_slot = np.zeros(64, dtype=np.intp)  # each ticket's group slot
-        self.ticket_ids: list[str] = []
+        self._ids: list[str] = []  # per row, the dead prefix included
+        self._head = 0  # first live row
         self._sums = np.zeros((64, dimension), dtype=np.float64)  # per slot: sum of members
         self._counts = np.zeros(64, dtype=np.int64)  # per slot: members (0 = free slot)
         self._opened = np.zeros(64, dtype=np.int64)  # per slot: when its group was first seen
@@ -78,23 +82,33 @@ class DedupWindow:
         self._opened_seq = 0
 
     def __len__(self) -> int:
-        return len(self.ticket_ids)
+        return len(self._ids) - self._head
+
+    @property
+    def ticket_ids(self) -> list[str]:
+        return self._ids[self._head :]
 
     @property
     def embeddings(self) -> np.ndarray:
-        return self._vectors[: len(self)]
+        return self._vectors[self._head : len(self._ids)]
 
     @property
     def group_ids(self) -> list[str]:
         """Each window ticket's group, in arrival order."""
-        return [str(self._slot_ids[s]) for s in self._rows_slot[: len(self)]]
+        return [str(self._slot_ids[s]) for s in self._live_slots]
+
+    @property
+    def _live_slots(self) -> np.ndarray:
+        return self._rows_slot[self._head : len(self._ids)]
 
     def group_size(self, group_id: str) -> int:
         slot = self._slot_of.get(group_id)
         return 0 if slot is None else int(self._counts[slot])
 
     def add(self, ticket_id: str, group_id: str, embedding: np.ndarray, created_at: float) -> None:
-        n = len(self)
+        if len(self._ids) == len(self._vectors) and self._head:
+            self._compact()
+        n = len(self._ids)
         if n == len(self._vectors):
             self._vectors, self._times, self._rows_slot = _grown(
                 self._vectors, self._times, self._rows_slot
@@ -102,27 +116,41 @@ class DedupWindow:
         vector = np.asarray(embedding, dtype=np.float32).reshape(self.dimension)
         slot = self._slot(group_id)
         self._vectors[n], self._times[n], self._rows_slot[n] = vector, created_at, slot
-        self.ticket_ids.append(ticket_id)
+        self._ids.append(ticket_id)
         self._sums[slot] += vector
         self._counts[slot] += 1
 
     def prune(self, before: float) -> None:
         """Forget tickets created before `before` (the start of the window)."""
-        n = len(self)
-        keep = self._times[:n] >= before
+        head, end = self._head, len(self._ids)
+        keep = self._times[head:end] >= before
         if keep.all():
             return
-        gone = np.flatnonzero(~keep)
+        gone = head + np.flatnonzero(~keep)
         np.subtract.at(self._sums, self._rows_slot[gone], self._vectors[gone])
         np.subtract.at(self._counts, self._rows_slot[gone], 1)
         for slot in np.unique(self._rows_slot[gone]):
             if self._counts[slot] == 0:
                 self._release(int(slot))
-        rows = np.flatnonzero(keep)
+        if gone[-1] == head + len(gone) - 1:  # the oldest rows: the usual case
+            self._head += len(gone)
+            if self._head >= end - self._head:
+                self._compact()
+            return
+        rows = head + np.flatnonzero(keep)
         self._vectors[: len(rows)] = self._vectors[rows]
         self._times[: len(rows)] = self._times[rows]
         self._rows_slot[: len(rows)] = self._rows_slot[rows]
-        self.ticket_ids = [self.ticket_ids[i] for i in rows]
+        self._ids = [self._ids[i] for i in rows]
+        self._head = 0
+
+    def _compact(self) -> None:
+        """Move the live rows to the front (numpy copies overlapping slices safely)."""
+        head, end = self._head, len(self._ids)
+        for array in (self._vectors, self._times, self._rows_slot):
+            array[: end - head] = array[head:end]
+        self._ids = self._ids[head:]
+        self._head = 0
 
     def merge(self, into: str, groups: Sequence[str]) -> None:
         """Relabel the tickets of `groups` as members of `into` (a bridging ticket arrived)."""
@@ -136,7 +164,7 @@ class DedupWindow:
                 self._opened[source] = self._next_opened()
                 continue
             target = self._slot_of[into]
-            rows = self._rows_slot[: len(self)]
+            rows = self._live_slots
             rows[rows == source] = target
             self._sums[target] += self._sums[source]
             self._counts[target] += self._counts[source]
@@ -174,11 +202,11 @@ class DedupWindow:
         centroid[multi] = (sums @ query) / np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
         similarity = max(float(sims[best]), float(centroid[multi].max(initial=-1.0)))
         score = _group_scores(
-            rule, sims, self._rows_slot[:n], centroid, counts, threshold, min_matches
+            rule, sims, self._live_slots, centroid, counts, threshold, min_matches
         )
         matching = np.flatnonzero(score > -np.inf)
         if len(matching) == 0:
-            return DedupDecision(similarity, False, new_group_id, (), self.ticket_ids[best])
+            return DedupDecision(similarity, False, new_group_id, (), self._ids[self._head + best])
         order = np.lexsort((self._opened[matching], -score[matching]))
         ranked = [str(self._slot_ids[s]) for s in matching[order]]
         with_incident = [group for group in ranked if has_incident(group)]
@@ -186,7 +214,7 @@ class DedupWindow:
         merged: tuple[str, ...] = ()
         if rule is GroupingRule.LINK:
             merged = tuple(g for g in ranked if g != target and g not in with_incident)
-        return DedupDecision(similarity, True, target, merged, self.ticket_ids[best])
+        return DedupDecision(similarity, True, target, merged, self._ids[self._head + best])
 
     def _slot(self, group_id: str) -> int:
         """The group's slot, opening one (a free one first) for a group not seen yet."""

@@ -24,7 +24,7 @@ _STOP = object()
 
 @dataclass(frozen=True)
 class WebhookEvent:
-    kind: str  # "urgent_ticket" | "master_incident"
+    kind: str  # "urgent_ticket" | "master_incident" | "incident_resolved"
     title: str
     fields: dict[str, str] = field(default_factory=dict)
 
@@ -49,6 +49,22 @@ def incident_event(incident_id: str, title: str, size: int) -> WebhookEvent:
         kind="master_incident",
         title=f"Master Incident opened ({size} similar tickets): {title[:120]}",
         fields={"Incident": incident_id, "Tickets": str(size)},
+    )
+
+
+def incident_reopened_event(incident_id: str, title: str) -> WebhookEvent:
+    return WebhookEvent(
+        kind="master_incident",
+        title=f"Master Incident reopened (a new report after it was resolved): {title[:120]}",
+        fields={"Incident": incident_id},
+    )
+
+
+def incident_resolved_event(incident_id: str, title: str, tickets: int) -> WebhookEvent:
+    return WebhookEvent(
+        kind="incident_resolved",
+        title=f"Master Incident resolved ({tickets} tickets closed): {title[:120]}",
+        fields={"Incident": incident_id, "Tickets resolved": str(tickets)},
     )
 
 

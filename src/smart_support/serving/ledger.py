@@ -1,4 +1,14 @@
-"""The ticket ledger: dedup, incident opening, agent assignment and the waiting queue.
+"""The ticket ledger: dedup, incidents and their members, agent assignment and the waiting queue.
+
+Incidents own their tickets. An open incident has one owner ticket, the one member that holds an
+agent slot (or a place in the waiting queue); every other unresolved member is 'linked': it
+holds no slot and no queue place. When an incident opens, the owner is its earliest member that
+holds a slot (else its earliest unresolved member) and the slots of the other members (the
+flood's first tickets were assigned before anyone knew it was a flood) are freed and go to the
+most urgent waiting tickets, as a resolve's would. A ticket that joins an open incident is
+linked at once; one that joins a resolved incident reopens it and becomes its owner. Resolving
+the incident resolves every member and frees the owner's slot; resolving the owner ticket alone
+passes its slot (or queue place) to the earliest linked member, who becomes the owner.
 
 Each call is one serialized write transaction (`Database.transaction(serialized=True)`): on
 every backend and across replicas, routing writes commit one at a time, so an agent's load is
@@ -9,8 +19,12 @@ answers).
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -20,7 +34,13 @@ from smart_support.clock import Clock
 from smart_support.routing.dedup import DedupDecision, IncidentAction
 from smart_support.routing.skills import Agent, TicketNeed, assign_tickets, routing_category
 from smart_support.serving.database import Database
-from smart_support.serving.records import DedupResult, NewTicket, ResolveOutcome, RoutingOutcome
+from smart_support.serving.records import (
+    DedupResult,
+    IncidentResolution,
+    NewTicket,
+    ResolveOutcome,
+    RoutingOutcome,
+)
 from smart_support.serving.window_cache import WindowCache
 
 SUBJECT_CHARS = 200  # what the store keeps of a subject (dashboards, incident titles)
@@ -48,10 +68,11 @@ class TicketLedger:
             return self._record_routing(tickets)
 
     def resolve_ticket(self, ticket_id: str) -> ResolveOutcome:
-        """Close a ticket; a freed slot goes to the most urgent waiting ticket that fits."""
+        """Close a ticket; a freed slot goes to the most urgent waiting ticket that fits. The
+        owner of an open incident hands its slot to the incident's earliest linked member."""
         with self._db.transaction(serialized=True) as conn:
             row = conn.execute(
-                sa.text("SELECT status, agent_id FROM tickets WHERE ticket_id = :id"),
+                sa.text("SELECT status, agent_id, incident_id FROM tickets WHERE ticket_id = :id"),
                 {"id": ticket_id},
             ).first()
             if row is None:
@@ -65,7 +86,12 @@ class TicketLedger:
                 ),
                 {"now": self._clock.now(), "id": ticket_id},
             )
+            if row.status == "linked":  # a member that held nothing
+                return ResolveOutcome(ticket_id, "resolved", None, None)
             freed = row.agent_id if row.status == "assigned" else None
+            successor = _hand_over(conn, ticket_id, row) if row.incident_id else None
+            if successor is not None:
+                return ResolveOutcome(ticket_id, "resolved", freed, successor)
             next_assigned = self._assign_next_waiting(conn) if freed else None
         return ResolveOutcome(ticket_id, "resolved", freed, next_assigned)
 
@@ -75,22 +101,33 @@ class TicketLedger:
             with self._db.transaction(serialized=True) as conn:
                 self._window.refresh(conn, now)
                 known = _known_ids(conn, [t.ticket_id for t in tickets])
-                created: dict[str, bool] = {}
+                events: dict[str, _IncidentEvent] = {}
+                linked: set[str] = set()
+                freed = 0
                 fresh = []
                 for ticket in tickets:
-                    if ticket.ticket_id not in known and ticket.ticket_id not in created:
-                        created[ticket.ticket_id] = self._insert(conn, ticket, now)
+                    if ticket.ticket_id not in known and ticket.ticket_id not in events:
+                        event, change = self._insert(conn, ticket, now)
+                        events[ticket.ticket_id] = event
+                        linked |= change.linked
+                        freed += change.freed
                         fresh.append(ticket)
-                self._assign(conn, fresh)
+                self._assign(conn, [t for t in fresh if t.ticket_id not in linked])
+                for _ in range(freed):
+                    self._assign_next_waiting(conn)
                 return [
-                    _outcome(conn, t.ticket_id, created.get(t.ticket_id, False)) for t in tickets
+                    _outcome(conn, t.ticket_id, events.get(t.ticket_id, _IncidentEvent.NONE))
+                    for t in tickets
                 ]
         except BaseException:
             self._window.reset()  # it may hold rows that were rolled back
             raise
 
-    def _insert(self, conn: Connection, ticket: NewTicket, now: float) -> bool:
-        """Store one ticket in its dedup group; True when its arrival opened an incident."""
+    def _insert(
+        self, conn: Connection, ticket: NewTicket, now: float
+    ) -> tuple[_IncidentEvent, _MemberChange]:
+        """Store one ticket in its dedup group; what it did to the group's incident, and which
+        members that linked (and how many agent slots it freed)."""
 
         def has_incident(group: str) -> bool:
             return _incident_of_group(conn, group) is not None
@@ -120,20 +157,21 @@ class TicketLedger:
         ).scalar_one()
         self._window.ticket_seq = int(seq)
         if outcome.action is IncidentAction.CREATE:
-            _open_incident(conn, decision.group_id, now)
-            return True
+            incident = _open_incident(conn, decision.group_id, now)
+            return _IncidentEvent.OPENED, _settle_members(conn, incident, None)
         if outcome.action is IncidentAction.ATTACH:
-            conn.execute(
-                sa.text(
-                    "UPDATE tickets SET incident_id = :incident "
-                    "WHERE group_id = :group AND incident_id IS NULL"
-                ),
-                {
-                    "incident": _incident_of_group(conn, decision.group_id),
-                    "group": decision.group_id,
-                },
+            incident = _incident_of_group(conn, decision.group_id)
+            assert incident is not None  # ATTACH: the group has one
+            _link_group(conn, incident, decision.group_id)
+            head = _incident_head(conn, incident)
+            reopened = head.status == "resolved"
+            if reopened:
+                conn.execute(_REOPEN, {"id": incident})
+            return (
+                _IncidentEvent.REOPENED if reopened else _IncidentEvent.NONE,
+                _settle_members(conn, incident, head.owner_ticket_id),
             )
-        return False
+        return _IncidentEvent.NONE, _MemberChange(frozenset(), 0)
 
     def _assign(self, conn: Connection, tickets: Sequence[NewTicket]) -> None:
         needs = [
@@ -146,22 +184,90 @@ class TicketLedger:
                 _set_assigned(conn, ticket.ticket_id, agent_id)
 
     def _assign_next_waiting(self, conn: Connection) -> str | None:
+        """Give a free slot to the most urgent waiting ticket that fits (read a page at a
+        time: with thousands waiting, the first page nearly always holds the one)."""
         loads = agent_loads(conn)
         if all(loads.get(a.id, 0) >= a.capacity for a in self.agents):
             return None
-        waiting = conn.execute(
-            sa.text(
-                "SELECT ticket_id, routing_category, language, urgency FROM tickets "
-                "WHERE status = 'waiting' ORDER BY urgency DESC, seq"
+        after: tuple[float, int] | None = None
+        while True:
+            page = conn.execute(
+                _WAITING_AFTER if after else _WAITING_FIRST,
+                {"urgency": after[0], "seq": after[1]} if after else {},
+            ).all()
+            for _seq, ticket_id, category, language, urgency in page:
+                need = TicketNeed(category, language, urgency)
+                agent_id = assign_tickets([need], self.agents, loads, self.min_affinity)[0]
+                if agent_id is not None:
+                    _set_assigned(conn, ticket_id, agent_id)
+                    return str(ticket_id)
+            if len(page) < WAITING_PAGE:
+                return None
+            after = (page[-1].urgency, page[-1].seq)
+
+    def resolve_incident(self, incident_id: str) -> IncidentResolution:
+        """Resolve an incident and every member; its slot goes to the most urgent waiting
+        ticket that fits. Resolving a resolved incident changes nothing (resolved_tickets 0)."""
+        now = self._clock.now()
+        with self._db.transaction(serialized=True) as conn:
+            head = _incident_head(conn, incident_id)
+            if head is None:
+                raise KeyError(incident_id)
+            if head.status == "resolved":
+                return IncidentResolution(incident_id, "resolved", 0, (), (), head.title, True)
+            held = conn.execute(
+                sa.text(
+                    "SELECT agent_id FROM tickets WHERE incident_id = :id AND status = 'assigned' "
+                    "ORDER BY seq"
+                ),
+                {"id": incident_id},
+            ).scalars()
+            freed = tuple(str(agent) for agent in held)
+            resolved = conn.execute(
+                sa.text(
+                    "UPDATE tickets SET status = 'resolved', resolved_at = :now "
+                    "WHERE incident_id = :id AND status != 'resolved'"
+                ),
+                {"now": now, "id": incident_id},
+            ).rowcount
+            conn.execute(
+                sa.text(
+                    "UPDATE incidents SET status = 'resolved', resolved_at = :now "
+                    "WHERE incident_id = :id"
+                ),
+                {"now": now, "id": incident_id},
             )
+            assigned = (self._assign_next_waiting(conn) for _ in freed)
+            next_assigned = tuple(t for t in assigned if t is not None)
+        return IncidentResolution(
+            incident_id, "resolved", int(resolved), freed, next_assigned, head.title, False
         )
-        for ticket_id, category, language, urgency in waiting:
-            need = TicketNeed(category, language, urgency)
-            agent_id = assign_tickets([need], self.agents, loads, self.min_affinity)[0]
-            if agent_id is not None:
-                _set_assigned(conn, ticket_id, agent_id)
-                return str(ticket_id)
-        return None
+
+
+class _IncidentEvent(Enum):
+    NONE = "none"
+    OPENED = "opened"
+    REOPENED = "reopened"
+
+
+@dataclass(frozen=True)
+class _MemberChange:
+    linked: frozenset[str]  # tickets that became linked members
+    freed: int  # agent slots they held
+
+
+WAITING_PAGE = 64
+_WAITING = (
+    "SELECT seq, ticket_id, routing_category, language, urgency FROM tickets "
+    "WHERE status = 'waiting' {after} ORDER BY urgency DESC, seq LIMIT " + str(WAITING_PAGE)
+)
+_WAITING_FIRST = sa.text(_WAITING.format(after=""))
+_WAITING_AFTER = sa.text(
+    _WAITING.format(after="AND (urgency < :urgency OR (urgency = :urgency AND seq > :seq))")
+)
+_REOPEN = sa.text(
+    "UPDATE incidents SET status = 'open', resolved_at = NULL WHERE incident_id = :id"
+)
 
 
 _INSERT_TICKET = sa.text(
@@ -183,15 +289,28 @@ def agent_loads(conn: Connection) -> Mapping[str, int]:
     return {agent_id: int(n) for agent_id, n in rows}
 
 
+WAITING_BUCKETS = 1024  # as migration 0002's waiting_buckets (a power of two: exact scaling)
+
+_QUEUE_POSITION = sa.text(
+    "SELECT (SELECT COALESCE(SUM(n), 0) FROM waiting_buckets WHERE bucket > :bucket) + "
+    "(SELECT COUNT(*) FROM tickets WHERE status = 'waiting' AND urgency >= :urgency "
+    "AND urgency < :upper AND (urgency > :urgency OR seq < :seq))"
+)
+
+
 def queue_position(conn: Connection, urgency: float, seq: int) -> int:
-    """1-based place in the waiting queue: most urgent first, then first come.
-    (A count over the waiting tickets ahead: its cost grows with the queue's length.)"""
+    """1-based place in the waiting queue: most urgent first, then first come. The waiting
+    tickets of more urgent buckets come from `waiting_buckets` (kept by triggers), so only
+    the ticket's own bucket is counted row by row: the cost stays flat as the queue grows."""
+    bucket = math.floor(urgency * WAITING_BUCKETS)
     ahead = conn.execute(
-        sa.text(
-            "SELECT COUNT(*) FROM tickets WHERE status = 'waiting' "
-            "AND (urgency > :urgency OR (urgency = :urgency AND seq < :seq))"
-        ),
-        {"urgency": urgency, "seq": seq},
+        _QUEUE_POSITION,
+        {
+            "bucket": bucket,
+            "urgency": urgency,
+            "upper": (bucket + 1) / WAITING_BUCKETS,
+            "seq": seq,
+        },
     ).scalar_one()
     return int(ahead) + 1
 
@@ -231,7 +350,7 @@ def _record_merges(conn: Connection, decision: DedupDecision, now: float) -> Non
         )
 
 
-def _open_incident(conn: Connection, group_id: str, now: float) -> None:
+def _open_incident(conn: Connection, group_id: str, now: float) -> str:
     title = conn.execute(
         sa.text("SELECT subject FROM tickets WHERE group_id = :group ORDER BY seq LIMIT 1"),
         {"group": group_id},
@@ -239,29 +358,113 @@ def _open_incident(conn: Connection, group_id: str, now: float) -> None:
     params = {"incident": uuid.uuid4().hex, "group": group_id, "now": now, "title": title}
     conn.execute(
         sa.text(
-            "INSERT INTO incidents (incident_id, group_id, created_at, title) "
-            "VALUES (:incident, :group, :now, :title)"
+            "INSERT INTO incidents (incident_id, group_id, created_at, title, status) "
+            "VALUES (:incident, :group, :now, :title, 'open')"
         ),
         params,
     )
     conn.execute(
         sa.text("UPDATE tickets SET incident_id = :incident WHERE group_id = :group"), params
     )
+    return str(params["incident"])
 
 
-def _outcome(conn: Connection, ticket_id: str, incident_created: bool) -> RoutingOutcome:
+def _link_group(conn: Connection, incident_id: str, group_id: str) -> None:
+    """The group's tickets not in the incident yet (the new one, merged groups) join it."""
+    conn.execute(
+        sa.text(
+            "UPDATE tickets SET incident_id = :incident "
+            "WHERE group_id = :group AND incident_id IS NULL"
+        ),
+        {"incident": incident_id, "group": group_id},
+    )
+
+
+def _incident_head(conn: Connection, incident_id: str) -> Any:
+    return conn.execute(
+        sa.text("SELECT status, owner_ticket_id, title FROM incidents WHERE incident_id = :id"),
+        {"id": incident_id},
+    ).first()
+
+
+def _settle_members(conn: Connection, incident_id: str, owner: str | None) -> _MemberChange:
+    """Keep the owner while it is unresolved, else choose one (the earliest member holding a
+    slot, else the earliest unresolved one); link every other unresolved member."""
+    members = conn.execute(
+        sa.text(
+            "SELECT ticket_id, status FROM tickets WHERE incident_id = :id "
+            "AND status IN ('assigned', 'waiting', 'linked') ORDER BY seq"
+        ),
+        {"id": incident_id},
+    ).all()
+    if not members:
+        return _MemberChange(frozenset(), 0)
+    status = dict(members)
+    if owner not in status or status[owner] == "linked":
+        holding = [t for t, s in members if s == "assigned"]
+        waiting = [t for t, s in members if s == "waiting"]
+        owner = (holding or waiting or [members[0][0]])[0]
+        conn.execute(
+            sa.text("UPDATE incidents SET owner_ticket_id = :owner WHERE incident_id = :id"),
+            {"owner": owner, "id": incident_id},
+        )
+    joining = [t for t, s in members if t != owner and s != "linked"]
+    if joining:
+        conn.execute(
+            sa.text(
+                "UPDATE tickets SET status = 'linked', agent_id = NULL WHERE ticket_id IN :ids"
+            ).bindparams(sa.bindparam("ids", expanding=True)),
+            {"ids": joining},
+        )
+    freed = sum(status[t] == "assigned" for t in joining)
+    return _MemberChange(frozenset(joining), freed)
+
+
+def _hand_over(conn: Connection, ticket_id: str, row: Any) -> str | None:
+    """When `ticket_id` owned an open incident: its earliest linked member takes its slot or
+    queue place and becomes the owner; the new owner's id (None: not an owner, or no one)."""
+    head = _incident_head(conn, row.incident_id)
+    if head is None or head.status != "open" or head.owner_ticket_id != ticket_id:
+        return None
+    successor = conn.execute(
+        sa.text(
+            "SELECT ticket_id FROM tickets WHERE incident_id = :id AND status = 'linked' "
+            "ORDER BY seq LIMIT 1"
+        ),
+        {"id": row.incident_id},
+    ).scalar()
+    if successor is None:
+        return None
+    conn.execute(
+        sa.text("UPDATE tickets SET status = :status, agent_id = :agent WHERE ticket_id = :id"),
+        {"status": row.status, "agent": row.agent_id, "id": successor},
+    )
+    conn.execute(
+        sa.text("UPDATE incidents SET owner_ticket_id = :owner WHERE incident_id = :id"),
+        {"owner": successor, "id": row.incident_id},
+    )
+    return str(successor)
+
+
+def _outcome(conn: Connection, ticket_id: str, event: _IncidentEvent) -> RoutingOutcome:
+    """A linked member reports the agent of its incident's owner (who works the incident)."""
     row = conn.execute(
         sa.text(
-            "SELECT seq, status, agent_id, urgency, is_duplicate, similarity, incident_id "
-            "FROM tickets WHERE ticket_id = :id"
+            "SELECT t.seq, t.status, t.agent_id, t.urgency, t.is_duplicate, t.similarity, "
+            "t.incident_id, o.agent_id AS owner_agent FROM tickets t "
+            "LEFT JOIN incidents i ON i.incident_id = t.incident_id "
+            "LEFT JOIN tickets o ON o.ticket_id = i.owner_ticket_id "
+            "WHERE t.ticket_id = :id"
         ),
         {"id": ticket_id},
     ).one()
     waiting = row.status == "waiting"
+    agent = row.owner_agent if row.status == "linked" else row.agent_id
     return RoutingOutcome(
         ticket_id=ticket_id,
-        agent_id=None if waiting else row.agent_id,
+        agent_id=None if waiting else agent,
         queue_position=queue_position(conn, row.urgency, row.seq) if waiting else None,
         dedup=DedupResult(bool(row.is_duplicate), row.incident_id, row.similarity),
-        incident_created=incident_created,
+        incident_created=event is _IncidentEvent.OPENED,
+        incident_reopened=event is _IncidentEvent.REOPENED,
     )

@@ -37,6 +37,7 @@ class RoutingOutcome:
     queue_position: int | None  # 1-based place in the urgency-ordered waiting queue
     dedup: DedupResult
     incident_created: bool  # True only for the ticket whose arrival opened the incident
+    incident_reopened: bool = False  # True for a ticket that reopened a resolved incident
 
 
 @dataclass(frozen=True)
@@ -48,19 +49,63 @@ class ResolveOutcome:
 
 
 @dataclass(frozen=True)
-class IncidentTicket:
+class IncidentResolution:
+    incident_id: str
+    status: str  # "resolved"
+    resolved_tickets: int  # members closed by this call (0 when it was resolved already)
+    freed_agents: tuple[str, ...]  # the slot(s) the incident held (one, normally)
+    next_assigned: tuple[str, ...]  # the waiting tickets that took them
+    title: str
+    already_resolved: bool  # True: nothing changed (no second "resolved" message)
+
+
+@dataclass(frozen=True)
+class IncidentMember:
     ticket_id: str
     subject: str
     created_at: float
+    status: str  # linked | assigned | waiting | resolved
+    urgency: float
 
 
 @dataclass(frozen=True)
 class Incident:
+    """One master incident as the dashboards list it: counts, never every member."""
+
     id: str
-    created_at: float
-    size: int
     title: str
-    tickets: tuple[IncidentTicket, ...]
+    status: str  # open | resolved
+    created_at: float
+    resolved_at: float | None
+    size: int  # member tickets, resolved ones included
+    open_members: int  # members not resolved yet
+    owner_ticket_id: str | None  # the member that holds the incident's agent slot
+    owner_agent: str | None  # its agent; None while it waits for one
+    first_arrival: float | None  # the earliest member's arrival
+    last_arrival: float | None
+
+
+@dataclass(frozen=True)
+class IncidentPage:
+    incidents: tuple[Incident, ...]
+    next_cursor: str | None  # pass as `cursor` for the next page; None on the last
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Members' arrivals in fixed buckets from the first arrival (the size over time)."""
+
+    start: float
+    bucket_s: float
+    counts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class IncidentDetail:
+    incident: Incident
+    timeline: Timeline
+    tickets: tuple[IncidentMember, ...]  # one page, in arrival order
+    next_cursor: str | None
 
 
 @dataclass(frozen=True)

@@ -153,11 +153,29 @@ class Runtime:
         stats["breaker"] = {**stats.get("breaker", {}), "state": breaker.get("state", "closed")}
         return stats
 
-    def incidents(self) -> dict[str, Any]:
-        return {"incidents": [dataclasses.asdict(i) for i in self.store.incidents.list_incidents()]}
+    def incidents(
+        self, limit: int = 50, cursor: str | None = None, status: str | None = None
+    ) -> dict[str, Any]:
+        page = self.store.incidents.list_incidents(limit, cursor, status)
+        return {
+            "incidents": [dataclasses.asdict(i) for i in page.incidents],
+            "next_cursor": page.next_cursor,
+        }
 
-    def incident(self, incident_id: str) -> dict[str, Any]:
-        return dataclasses.asdict(self.store.incidents.get_incident(incident_id))
+    def incident(
+        self, incident_id: str, limit: int = 50, cursor: str | None = None
+    ) -> dict[str, Any]:
+        detail = self.store.incidents.get_incident(incident_id, limit, cursor)
+        return {
+            **dataclasses.asdict(detail.incident),
+            "timeline": dataclasses.asdict(detail.timeline),
+            "tickets": [dataclasses.asdict(t) for t in detail.tickets],
+            "next_cursor": detail.next_cursor,
+        }
+
+    def resolve_incident(self, incident_id: str) -> dict[str, Any]:
+        resolution = self.service.resolve_incident(incident_id)
+        return {k: v for k, v in dataclasses.asdict(resolution).items() if k != "already_resolved"}
 
     def agents(self) -> dict[str, Any]:
         loads = [dataclasses.asdict(a) for a in self.store.workload.agent_loads()]

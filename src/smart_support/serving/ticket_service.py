@@ -8,11 +8,17 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from smart_support.routing.webhook import WebhookNotifier, incident_event, urgent_ticket_event
+from smart_support.routing.webhook import (
+    WebhookNotifier,
+    incident_event,
+    incident_reopened_event,
+    incident_resolved_event,
+    urgent_ticket_event,
+)
 from smart_support.serving.api_models import TicketIn
 from smart_support.serving.ledger import TicketLedger
 from smart_support.serving.model_router import Classified
-from smart_support.serving.records import NewTicket, RoutingOutcome
+from smart_support.serving.records import IncidentResolution, NewTicket, RoutingOutcome
 from smart_support.serving.settings import ServeSettings
 from smart_support.text import clean_text, ticket_text
 
@@ -93,11 +99,25 @@ class TicketService:
             embedding=result.embedding,
         )
 
+    def resolve_incident(self, incident_id: str) -> IncidentResolution:
+        """Resolve an incident and its members; one "resolved" message (none when it was
+        resolved already)."""
+        resolution = self.ledger.resolve_incident(incident_id)
+        if not resolution.already_resolved:
+            self.notifier.notify(
+                incident_resolved_event(incident_id, resolution.title, resolution.resolved_tickets)
+            )
+        return resolution
+
     def _notify(self, ticket: NewTicket, outcome: RoutingOutcome) -> None:
+        """One message per incident (opened, reopened), none per member; an urgent ticket
+        outside any incident gets its own."""
         incident = outcome.dedup.master_incident_id
         if outcome.incident_created and incident:
             size = self.settings.dedup.incident_after + 1
             self.notifier.notify(incident_event(incident, ticket.subject, size))
+        elif outcome.incident_reopened and incident:
+            self.notifier.notify(incident_reopened_event(incident, ticket.subject))
         elif incident is None and self.settings.urgency.is_alert(ticket.urgency):
             self.notifier.notify(
                 urgent_ticket_event(

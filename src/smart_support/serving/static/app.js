@@ -175,24 +175,101 @@
     fill($("model-versions"), rows.length ? el("ul", { class: "models" }, rows) : empty("No model information"));
   }
 
+  // ---------- incidents: list, size over time, members (paged), resolve ----------
+  const INCIDENT_PAGE = 20;
+  const incidentPages = {}; // incident id -> { tickets, next } members loaded so far (kept across refreshes)
+
   function incidentView(inc, isOpen) {
-    const members = inc.tickets || [];
-    return el("details", { class: "incident", testid: "incident", "data-id": inc.id, open: isOpen },
+    const resolved = inc.status === "resolved";
+    const owner = resolved ? `resolved ${fmtTime(inc.resolved_at)}`
+      : inc.owner_agent ? `worked by ${inc.owner_agent}` : inc.owner_ticket_id ? "waiting for an agent" : "";
+    const body = el("div", { class: "incident-body", testid: "incident-body" }, empty("Loading…"));
+    const details = el("details", { class: `incident ${resolved ? "resolved" : "open"}`, testid: "incident", "data-id": inc.id,
+      "data-status": inc.status, open: isOpen, ontoggle: (ev) => ev.currentTarget.open && !body.dataset.loaded && loadIncident(inc.id, body) },
       el("summary", {},
         el("span", { class: "incident-title", text: inc.title || `Incident ${inc.id}` }),
-        el("span", { class: "count", testid: "incident-size", title: "tickets in this incident", text: inc.size ?? members.length }),
-        el("span", { class: "muted small", text: `${inc.id} · ${fmtTime(inc.created_at)}` })),
-      members.length
-        ? el("ul", { class: "members" }, members.map((t) => el("li", {},
-          el("code", { text: t.ticket_id }), el("span", { text: t.subject }), el("span", { class: "muted small", text: fmtTime(t.created_at) }))))
-        : empty("No member tickets listed"));
+        el("span", { class: `pill state-${resolved ? "closed" : "open"}`, testid: "incident-status", text: inc.status || "open" }),
+        el("span", { class: "count", testid: "incident-size", title: "tickets in this incident", text: inc.size ?? 0 }),
+        el("span", { class: "muted small", text: `${inc.open_members ?? 0} open · ${owner} · opened ${fmtTime(inc.created_at)}` }),
+        resolved ? null : el("button", { type: "button", class: "secondary", testid: "incident-resolve",
+          "aria-label": `Resolve incident ${inc.id}`, onclick: (ev) => { ev.preventDefault(); resolveIncident(inc.id, ev.currentTarget); } },
+        "Resolve")),
+      body);
+    if (isOpen) loadIncident(inc.id, body);
+    return details;
+  }
+
+  // First page again on a refresh (as many members as were shown, up to 200), the next page on "Load more".
+  async function loadIncident(id, body, more = false) {
+    body.dataset.loaded = "1";
+    const page = more ? incidentPages[id] : null;
+    const shown = Math.min(200, Math.max(INCIDENT_PAGE, incidentPages[id]?.tickets.length || 0));
+    const query = more ? `limit=${INCIDENT_PAGE}&cursor=${encodeURIComponent(page?.next || "")}` : `limit=${shown}`;
+    try {
+      const d = await api(`/incidents/${encodeURIComponent(id)}?${query}`);
+      const tickets = [...(page?.tickets || []), ...(d.tickets || [])];
+      incidentPages[id] = { tickets, next: d.next_cursor };
+      fill(body, incidentTimeline(d.timeline, d.size), incidentMembers(id, body, tickets, d.size, d.next_cursor));
+    } catch (e) {
+      fill(body, el("p", { class: "note bad", text: `Could not load incident ${id}: ${e.message}` }));
+    }
+  }
+
+  // Size over time: arrivals per bucket as bars, the running size as a line.
+  function incidentTimeline(t, size) {
+    const counts = t?.counts || [];
+    if (!counts.length) return empty("No arrivals recorded");
+    const W = 600, H = 80, TOP = 8, AXIS = 16, bw = W / counts.length;
+    const maxBar = Math.max(1, ...counts), total = Math.max(1, counts.reduce((a, b) => a + b, 0));
+    let running = 0;
+    const line = counts.map((c, i) => { running += c; return `${(i + 1) * bw},${TOP + H - (running / total) * H}`; });
+    const minutes = ((counts.length * (t.bucket_s || 0)) / 60).toFixed(1);
+    return el("figure", { class: "incident-timeline", testid: "incident-timeline" },
+      svg("svg", { viewBox: `0 0 ${W} ${TOP + H + AXIS}`, role: "img", "aria-label": `Incident size over time: ${counts.join(", ")} arrivals per ${t.bucket_s} s` },
+        counts.map((c, i) => svg("rect", { x: i * bw + 1, y: TOP + H - (c / maxBar) * H * 0.6, width: Math.max(bw - 2, 1), height: (c / maxBar) * H * 0.6, class: "arrivals", "data-count": c },
+          svg("title", {}, `${fmtTime(t.start + i * t.bucket_s)}: ${c} new`))),
+        svg("polyline", { points: `0,${TOP + H} ${line.join(" ")}`, class: "size-line", fill: "none" }),
+        svg("text", { x: 0, y: TOP + H + AXIS - 3, class: "hist-axis" }, fmtTime(t.start)),
+        svg("text", { x: W, y: TOP + H + AXIS - 3, "text-anchor": "end", class: "hist-axis" }, `+${minutes} min`)),
+      el("figcaption", { class: "muted small", text: `${size} tickets; arrivals per ${t.bucket_s} s (bars) and size so far (line)` }));
+  }
+
+  function incidentMembers(id, body, tickets, size, next) {
+    return el("div", {},
+      el("ul", { class: "members" }, tickets.map((t) => el("li", { testid: "incident-member", "data-status": t.status },
+        el("code", { text: t.ticket_id }), el("span", { text: t.subject }),
+        el("span", { class: "chip small", text: t.status }), el("span", { class: "muted small", text: fmtTime(t.created_at) })))),
+      el("p", { class: "muted small" }, `${tickets.length} of ${size} members shown `,
+        next ? el("button", { type: "button", class: "secondary", testid: "incident-more", onclick: () => loadIncident(id, body, true) }, "Load more") : null));
+  }
+
+  async function resolveIncident(id, button) {
+    button.disabled = true;
+    const note = $("incident-note");
+    try {
+      const r = await api(`/incidents/${encodeURIComponent(id)}/resolve`, { method: "POST" });
+      note.className = "note ok";
+      note.textContent = `Resolved incident ${r.incident_id} · ${r.resolved_tickets} tickets closed` +
+        (r.freed_agents?.length ? ` · freed ${r.freed_agents.join(", ")}` : "") +
+        (r.next_assigned?.length ? ` · next assigned ${r.next_assigned.join(", ")}` : "");
+      delete incidentPages[id];
+      delete lastSeen[INCIDENTS_PATH]; // re-render even if the list did not change
+      refresh();
+    } catch (e) {
+      note.className = "note bad";
+      note.textContent = `Could not resolve incident ${id}: ${e.message}`;
+      button.disabled = false;
+    }
+    note.hidden = false;
   }
 
   function renderIncidents(data) {
     const node = $("incidents");
-    const list = [...(data.incidents || [])].sort((a, b) => (b.size || 0) - (a.size || 0));
+    const list = [...(data.incidents || [])].sort((a, b) =>
+      (a.status === "resolved") - (b.status === "resolved") || (b.size || 0) - (a.size || 0));
     if (!list.length) return fill(node, empty("No master incidents yet"));
     const open = new Set([...node.querySelectorAll("details[open]")].map((d) => d.dataset.id));
+    for (const id of Object.keys(incidentPages)) if (!open.has(id)) delete incidentPages[id];
     fill(node, list.map((inc) => incidentView(inc, open.has(String(inc.id)))));
   }
 
@@ -315,7 +392,8 @@
   }
 
   // ---------- refresh loop ----------
-  const PANELS = [["/stats", renderStats], ["/health", renderHealth], ["/incidents", renderIncidents],
+  const INCIDENTS_PATH = "/incidents?limit=20";
+  const PANELS = [["/stats", renderStats], ["/health", renderHealth], [INCIDENTS_PATH, renderIncidents],
     ["/agents", renderAgents], ["/triage", renderTriage]];
 
   async function refresh() {

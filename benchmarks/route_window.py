@@ -1,0 +1,179 @@
+"""What one routing write costs as the dedup window fills (agents saturated, thousands waiting).
+
+    python -m benchmarks.route_window [--baseline /tmp/base] [--sizes 0 300 3000 30000]
+
+In-process, through the state store (`TicketLedger.record_routing`, an SQLite file): the window
+is filled by direct inserts of synthetic unit vectors spread over the last five minutes, the
+roster of conf/serve is saturated by the first tickets and every other one waits; then
+`--routes` single tickets are routed one after another while the clock advances 10 ms each
+(100 tickets/s: old tickets leave the window as new ones arrive, as in steady traffic). The
+classifier is not involved: this is the cost the window adds to a route. `--baseline` runs
+the same measurement on another checkout's `src/` (e.g. `git archive 78f8fc6 src | tar -x -C
+/tmp/base`) in a child process, so before and after come from the same run. Writes
+benchmarks/results/route_window.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import ROOT, machine, percentiles, write_json
+
+DIM = 384
+WINDOW_S = 300.0
+STEP_S = 0.01  # 100 tickets/s
+CATEGORIES = ("Technical", "Billing", "Legal")
+
+
+class SteppingClock:
+    def __init__(self, start: float) -> None:
+        self.t = start
+
+    def now(self) -> float:
+        return self.t
+
+
+def unit_vectors(rng: np.random.Generator, n: int) -> np.ndarray:
+    vectors = rng.standard_normal((n, DIM)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def fill_window(
+    db: Any, agents: list[Any], size: int, now: float, rng: np.random.Generator
+) -> None:
+    """`size` unrelated tickets created over the last five minutes, inserted directly; the
+    first ones fill every agent's capacity, the rest wait."""
+    import sqlalchemy as sa
+
+    slots = [a.id for a in agents for _ in range(a.capacity)]
+    vectors = unit_vectors(rng, size)
+    times = np.sort(now - WINDOW_S * rng.uniform(0.0, 0.999, size))
+    rows = [
+        {
+            "ticket_id": f"w{i}",
+            "created_at": float(times[i]),
+            "subject": f"window ticket {i}",
+            "category": CATEGORIES[i % 3],
+            "routing_category": CATEGORIES[i % 3],
+            "confidence": 0.9,
+            "needs_review": False,
+            "urgency": float(rng.uniform()),
+            "model_used": "m2",
+            "language": "en",
+            "agent_id": slots[i] if i < len(slots) else None,
+            "status": "assigned" if i < len(slots) else "waiting",
+            "group_id": f"w{i}",
+            "is_duplicate": False,
+            "similarity": 0.0,
+            "embedding": vectors[i].tobytes(),
+        }
+        for i in range(size)
+    ]
+    if not rows:
+        return
+    names = list(rows[0])
+    insert = sa.text(
+        f"INSERT INTO tickets ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+    ).bindparams(sa.bindparam("embedding", type_=sa.LargeBinary()))
+    with db.transaction() as conn:
+        for start in range(0, size, 5_000):
+            conn.execute(insert, rows[start : start + 5_000])
+
+
+def measure(size: int, routes: int, seed: int = 0) -> tuple[list[float], list[float]]:
+    """Milliseconds per `record_routing` of one new ticket against a window of `size`: wall
+    time, and the routing thread's CPU time (steadier on a shared machine: no run-queue
+    waits; SQLite's WAL commit does not wait for the disk)."""
+    from threadpoolctl import threadpool_limits
+
+    from smart_support.config import compose_config
+    from smart_support.serving.records import NewTicket
+    from smart_support.serving.settings import ServeSettings
+    from smart_support.serving.store import StateStore
+
+    settings = ServeSettings.from_config(compose_config().serve)
+    rng = np.random.default_rng(seed)
+    now = 1_000_000.0
+    clock = SteppingClock(now)
+    with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=1, user_api="blas"):
+        store = StateStore.open(
+            f"sqlite:///{tmp}/state.db",
+            clock,
+            agents=settings.agents,
+            dedup=settings.dedup,
+            min_affinity=settings.routing.min_affinity,
+        )
+        fill_window(store.database, list(settings.agents), size, now, rng)
+        vectors = unit_vectors(rng, routes + 20)
+        wall, cpu = [], []
+        for i, vector in enumerate(vectors):
+            clock.t += STEP_S
+            ticket = NewTicket(
+                f"r{i}", f"new ticket {i}", CATEGORIES[i % 3], 0.9, False,
+                float(rng.uniform()), "m2", "en", vector,
+            )  # fmt: skip
+            start, start_cpu = time.perf_counter(), time.thread_time()
+            store.ledger.record_routing([ticket])
+            if i >= 20:  # the first routes load the window into the process's cache
+                wall.append(1000 * (time.perf_counter() - start))
+                cpu.append(1000 * (time.thread_time() - start_cpu))
+        store.close()
+    return wall, cpu
+
+
+def run(sizes: list[int], routes: int) -> dict[str, dict[str, dict[str, float]]]:
+    results = {}
+    for size in sizes:
+        wall, cpu = measure(size, routes)
+        results[f"window of {size}"] = {
+            "wall": percentiles(wall),
+            "cpu": percentiles(cpu),
+        }
+        print(f"  route, window of {size}: {results[f'window of {size}']}", file=sys.stderr)
+    return results
+
+
+def run_of(root: Path, sizes: list[int], routes: int) -> dict[str, dict[str, dict[str, float]]]:
+    """`run()` on another checkout's `src/` (the baseline), in a child process."""
+    script = (
+        "import json, sys; from benchmarks.route_window import run; "
+        f"print(json.dumps(run({sizes!r}, {routes})))"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}:{ROOT}"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"route_window on {root} failed: {done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", type=Path, help="a checkout (its src/) to measure as before")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[0, 300, 3_000, 30_000])
+    parser.add_argument("--routes", type=int, default=300)
+    args = parser.parse_args(argv)
+    report: dict[str, Any] = {"machine": machine(), "routes": args.routes}
+    if args.baseline:
+        print(f"before ({args.baseline}):", file=sys.stderr)
+        report["before"] = run_of(args.baseline, args.sizes, args.routes)
+    print("after (this checkout):", file=sys.stderr)
+    report["after"] = run(args.sizes, args.routes)
+    print(json.dumps(report, indent=2))
+    write_json("route_window.json", report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
