@@ -10,7 +10,7 @@ answers).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import sqlalchemy as sa
@@ -20,10 +20,15 @@ from smart_support.clock import Clock
 from smart_support.routing.dedup import DedupDecision, IncidentAction
 from smart_support.routing.skills import Agent, TicketNeed, assign_tickets, routing_category
 from smart_support.serving.database import Database
+from smart_support.serving.outbox import OutboxMessage, add_messages
 from smart_support.serving.records import DedupResult, NewTicket, ResolveOutcome, RoutingOutcome
+from smart_support.serving.retention import erase_ticket_rows
 from smart_support.serving.window_cache import WindowCache
 
 SUBJECT_CHARS = 200  # what the store keeps of a subject (dashboards, incident titles)
+
+# The side effects (webhook messages) of a newly routed ticket, stored in the same transaction
+MessagesFor = Callable[[NewTicket, RoutingOutcome], Sequence[OutboxMessage]]
 
 
 class TicketLedger:
@@ -41,11 +46,28 @@ class TicketLedger:
         self.agents = tuple(agents)
         self.min_affinity = min_affinity
 
-    def record_routing(self, tickets: Sequence[NewTicket]) -> list[RoutingOutcome]:
+    def record_routing(
+        self, tickets: Sequence[NewTicket], messages_for: MessagesFor | None = None
+    ) -> list[RoutingOutcome]:
         """Dedup, store and assign a batch atomically; a known ticket_id returns its stored
-        result instead (exactly-once for retried async jobs)."""
+        result instead (exactly-once for retried async jobs). `messages_for` names the outbox
+        messages of each newly stored ticket: they commit with it, and a known ticket adds
+        none (a re-run job or a retried request never sends a second alert)."""
         with self._window.lock:  # the cache is this process's: one routing thread at a time
-            return self._record_routing(tickets)
+            return self._record_routing(tickets, messages_for)
+
+    def erase_ticket(self, ticket_id: str) -> None:
+        """Delete one ticket's data (a data-protection request): its row, its job, its
+        outbox messages and remembered answers; a freed agent slot goes to the next waiting
+        ticket. KeyError when neither a ticket nor a job has this id."""
+        with self._window.lock:
+            try:
+                with self._db.transaction(serialized=True) as conn:
+                    freed = erase_ticket_rows(conn, ticket_id)
+                    if freed:
+                        self._assign_next_waiting(conn)
+            finally:
+                self._window.reset()  # this process's window forgets the ticket's vector
 
     def resolve_ticket(self, ticket_id: str) -> ResolveOutcome:
         """Close a ticket; a freed slot goes to the most urgent waiting ticket that fits."""
@@ -69,7 +91,9 @@ class TicketLedger:
             next_assigned = self._assign_next_waiting(conn) if freed else None
         return ResolveOutcome(ticket_id, "resolved", freed, next_assigned)
 
-    def _record_routing(self, tickets: Sequence[NewTicket]) -> list[RoutingOutcome]:
+    def _record_routing(
+        self, tickets: Sequence[NewTicket], messages_for: MessagesFor | None
+    ) -> list[RoutingOutcome]:
         now = self._clock.now()
         try:
             with self._db.transaction(serialized=True) as conn:
@@ -82,9 +106,14 @@ class TicketLedger:
                         created[ticket.ticket_id] = self._insert(conn, ticket, now)
                         fresh.append(ticket)
                 self._assign(conn, fresh)
-                return [
+                outcomes = [
                     _outcome(conn, t.ticket_id, created.get(t.ticket_id, False)) for t in tickets
                 ]
+                if messages_for is not None:
+                    by_id = {o.ticket_id: o for o in outcomes}
+                    for ticket in fresh:
+                        add_messages(conn, messages_for(ticket, by_id[ticket.ticket_id]), now)
+                return outcomes
         except BaseException:
             self._window.reset()  # it may hold rows that were rolled back
             raise
