@@ -55,6 +55,12 @@ async def _invalid(request: Request, exc: RequestValidationError) -> JSONRespons
 UNAVAILABLE = "the state store is unavailable; retry later"
 
 
+def _failed(ctx: bentoml.Context | None, message: str, status: int) -> JSONResponse:
+    if ctx is not None:
+        ctx.response.status_code = status
+    return error(message, status)
+
+
 @app.exception_handler(StoreUnavailable)
 async def _store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
     return error(UNAVAILABLE, 503)
@@ -133,16 +139,17 @@ class SmartSupport:
             for r in rows
         ]
 
-    def _answer(self, call: Any) -> Any:
-        """`call()`, its known failures answered as JSON errors."""
+    def _answer(self, call: Any, ctx: bentoml.Context | None = None) -> Any:
+        """`call()`, its known failures answered as JSON errors (an API that takes `ctx`
+        answers with `ctx.response`'s status, so the error's status is set there too)."""
         try:
             return call()
         except InputError as exc:
-            return error(str(exc), exc.status)
+            return _failed(ctx, str(exc), exc.status)
         except IdempotencyConflict as exc:
-            return error(str(exc), 422)
+            return _failed(ctx, str(exc), 422)
         except StoreUnavailable:
-            return error(UNAVAILABLE, 503)
+            return _failed(ctx, UNAVAILABLE, 503)
 
     @staticmethod
     def _idempotency_key(ctx: bentoml.Context) -> str | None:
@@ -156,9 +163,9 @@ class SmartSupport:
         try:
             key = self._idempotency_key(ctx)
         except ValueError as exc:
-            return error(str(exc), 400)  # type: ignore[return-value]
+            return _failed(ctx, str(exc), 400)  # type: ignore[return-value]
         caller = caller_id(ctx.request)
-        result = self._answer(lambda: self.runtime.route_one(TicketIn(**ticket), key, caller))
+        result = self._answer(lambda: self.runtime.route_one(TicketIn(**ticket), key, caller), ctx)
         return result if isinstance(result, Response) else RouteResult(**result)
 
     @bentoml.api(route="/route/batch", input_spec=BatchIn)
@@ -174,9 +181,9 @@ class SmartSupport:
         try:
             key = self._idempotency_key(ctx)
         except ValueError as exc:
-            return error(str(exc), 400)  # type: ignore[return-value]
+            return _failed(ctx, str(exc), 400)  # type: ignore[return-value]
         caller = caller_id(ctx.request)
-        job_id = self._answer(lambda: self.runtime.submit(TicketIn(**ticket), key, caller))
+        job_id = self._answer(lambda: self.runtime.submit(TicketIn(**ticket), key, caller), ctx)
         if isinstance(job_id, Response):
             return job_id  # type: ignore[return-value]
         ctx.response.status_code = 202

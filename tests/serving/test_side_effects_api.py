@@ -133,3 +133,9 @@ def test_erasing_an_unknown_ticket_is_404(client) -> None:
     response = client.delete("/tickets/no-such-ticket")
     assert response.status_code == 404
     assert "error" in response.json()
+
+
+def test_an_async_ticket_over_the_limits_is_refused_with_its_status(client) -> None:
+    response = client.post("/route/async", json={**TICKET, "body": "x" * 20001})
+    assert response.status_code == 413
+    assert "20000" in response.json()["error"]
