@@ -305,3 +305,29 @@ def test_a_0001_database_keeps_its_jobs_when_upgraded(store_url: str) -> None:
             assert conn.execute(sa.text("SELECT MAX(seq) FROM jobs")).scalar_one() == 2
     finally:
         store.close()
+
+
+# --- a job re-run after a lost lease -----------------------------------------------------
+
+
+def test_a_job_rerun_after_a_lost_lease_sends_no_second_alert(
+    store: StateStore, clock: FakeClock
+) -> None:
+    from smart_support.serving.api_models import TicketIn
+    from smart_support.serving.job_worker import JobWorker
+    from smart_support.serving.model_router import Classified
+    from smart_support.serving.settings import ServeSettings
+    from smart_support.serving.ticket_service import TicketService
+
+    def classify(texts: list[str]) -> list[Classified]:  # every ticket urgent: one alert each
+        return [Classified("Technical", 0.9, 0.95, "m2", ticket("x").embedding, "en")] * len(texts)
+
+    settings = ServeSettings(agents=AGENTS, dedup=DEDUP)
+    service = TicketService(settings, store.ledger, classify)
+    job_id = store.jobs.enqueue_job({"subject": "Server down", "body": "Error 500 everywhere."})
+    claimed = store.jobs.claim_job("first")  # routes, then dies before completing the job
+    service.route([TicketIn.model_validate(claimed.payload)], ticket_ids=[job_id])
+    clock.advance(60 + 1)  # the store fixture's job lease
+    assert JobWorker(store.jobs, service).run_once()  # the second worker re-runs the job
+    assert store.jobs.get_job(job_id).status == "done"
+    assert [m["message_id"] for m in store.outbox.messages()] == [f"urgent_ticket:{job_id}"]
