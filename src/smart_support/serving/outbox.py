@@ -32,7 +32,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from smart_support.clock import Clock
-from smart_support.serving.database import Database, StoreUnavailable
+from smart_support.serving.database import Database
+from smart_support.serving.polling import poll_forever
 from smart_support.serving.statistics import increment_counter
 
 log = logging.getLogger(__name__)
@@ -230,19 +231,7 @@ class OutboxSender:
 
     async def run_forever(self) -> None:
         """Poll for due messages until stopped; delivery runs in a worker thread."""
-        import anyio
-
-        while not self._stop.is_set():
-            try:
-                busy = await anyio.to_thread.run_sync(self.run_once)
-            except StoreUnavailable as exc:  # a claimed message is re-claimed after its lease
-                log.warning("outbox sender %s: %s", self.owner, exc)
-                busy = 0
-            except Exception:  # noqa: BLE001 - e.g. database busy: retry on the next poll
-                log.exception("outbox sender %s: claim failed", self.owner)
-                busy = 0
-            if not busy:
-                await anyio.sleep(self.poll_interval_s)
+        await poll_forever(self.run_once, self._stop, self.poll_interval_s, self.owner)
 
     def stop(self) -> None:
         self._stop.set()

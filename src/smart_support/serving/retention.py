@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from smart_support.clock import Clock
-from smart_support.serving.database import Database, StoreUnavailable
+from smart_support.serving.database import Database
+from smart_support.serving.polling import poll_forever
 from smart_support.serving.settings import RetentionSettings
 
 log = logging.getLogger(__name__)
@@ -83,16 +84,9 @@ class Retention:
         return deleted
 
     async def run_forever(self, poll_s: float = 60.0) -> None:
-        import anyio
-
-        while not self._stop.is_set():
-            try:
-                await anyio.to_thread.run_sync(self.run_if_due)
-            except StoreUnavailable as exc:
-                log.warning("retention purge postponed: %s", exc)
-            except Exception:  # noqa: BLE001 - retried at the next poll
-                log.exception("retention purge failed")
-            await anyio.sleep(min(poll_s, self.settings.interval_s))
+        """Purge whenever due, checking every `poll_s` (at most `interval_s`)."""
+        interval = min(poll_s, self.settings.interval_s)
+        await poll_forever(self.run_if_due, self._stop, interval, "retention purge")
 
     def stop(self) -> None:
         self._stop.set()
