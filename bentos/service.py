@@ -12,7 +12,7 @@ from typing import Any
 
 import anyio
 import bentoml
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.responses import Response
@@ -21,8 +21,10 @@ from smart_support.serving.api_models import BatchIn, BatchOut, JobAccepted, Rou
 from smart_support.serving.bento_models import CHAMPION, FALLBACK, build_model_router
 from smart_support.serving.database import StoreUnavailable
 from smart_support.serving.error_bodies import ErrorBodies
+from smart_support.serving.idempotency import IdempotencyConflict, check_key
 from smart_support.serving.incidents import BadPageRequest
 from smart_support.serving.model_router import SAMPLE_TICKETS, Classified
+from smart_support.serving.roles_placeholder import caller_id, require_role
 from smart_support.serving.runtime import Runtime, fault_injection_enabled, load_serve_settings
 from smart_support.serving.ticket_service import InputError
 from smart_support.serving.vectors import pack, unpack
@@ -46,6 +48,12 @@ async def _invalid(request: Request, exc: RequestValidationError) -> JSONRespons
 
 
 UNAVAILABLE = "the state store is unavailable; retry later"
+
+
+def _failed(ctx: bentoml.Context | None, message: str, status: int) -> JSONResponse:
+    if ctx is not None:
+        ctx.response.status_code = status
+    return error(message, status)
 
 
 @app.exception_handler(StoreUnavailable)
@@ -131,40 +139,55 @@ class SmartSupport:
             for r in rows
         ]
 
-    def _route(self, tickets: list[TicketIn]) -> list[dict[str, Any]] | Response:
+    def _answer(self, call: Any, ctx: bentoml.Context | None = None) -> Any:
+        """`call()`, its known failures answered as JSON errors (an API that takes `ctx`
+        answers with `ctx.response`'s status, so the error's status is set there too)."""
         try:
-            return self.runtime.service.route(tickets)
+            return call()
         except InputError as exc:
-            return error(str(exc), exc.status)
+            return _failed(ctx, str(exc), exc.status)
+        except IdempotencyConflict as exc:
+            return _failed(ctx, str(exc), 422)
         except StoreUnavailable:
-            return error(UNAVAILABLE, 503)
+            return _failed(ctx, UNAVAILABLE, 503)
+
+    @staticmethod
+    def _idempotency_key(ctx: bentoml.Context) -> str | None:
+        key = ctx.request.headers.get("idempotency-key")
+        return None if key is None else check_key(key)
 
     @bentoml.api(route="/route", input_spec=TicketIn)
-    def route(self, **ticket: Any) -> RouteResult:
-        """Route one ticket: category, urgency, dedup, agent."""
-        results = self._route([TicketIn(**ticket)])
-        return results if isinstance(results, Response) else RouteResult(**results[0])  # type: ignore[return-value]
+    def route(self, ctx: bentoml.Context, **ticket: Any) -> RouteResult:
+        """Route one ticket: category, urgency, dedup, agent. With an `Idempotency-Key`
+        header a retried request gets the first answer and takes no second agent slot."""
+        try:
+            key = self._idempotency_key(ctx)
+        except ValueError as exc:
+            return _failed(ctx, str(exc), 400)  # type: ignore[return-value]
+        caller = caller_id(ctx.request)
+        result = self._answer(lambda: self.runtime.route_one(TicketIn(**ticket), key, caller), ctx)
+        return result if isinstance(result, Response) else RouteResult(**result)
 
     @bentoml.api(route="/route/batch", input_spec=BatchIn)
     def route_batch(self, tickets: list[TicketIn]) -> BatchOut:
         """Route up to 100 tickets as one batch (joint agent assignment)."""
-        results = self._route(list(tickets))
-        return results if isinstance(results, Response) else BatchOut(results=results)  # type: ignore[return-value]
+        results = self._answer(lambda: self.runtime.service.route(list(tickets)))
+        return results if isinstance(results, Response) else BatchOut(results=results)
 
     @bentoml.api(route="/route/async", input_spec=TicketIn)
     def route_async(self, ctx: bentoml.Context, **ticket: Any) -> JobAccepted:
-        """Accept a ticket for routing in the background: 202 with a job id."""
+        """Accept a ticket for routing in the background: 202 with a job id (the same job
+        for a request retried with the same `Idempotency-Key`)."""
         try:
-            job_id = self.runtime.submit(TicketIn(**ticket))
-        except InputError as exc:
-            status, message = exc.status, str(exc)
-        except StoreUnavailable:
-            status, message = 503, UNAVAILABLE
-        else:
-            ctx.response.status_code = 202
-            return JobAccepted(job_id=job_id, status="queued")
-        ctx.response.status_code = status  # BentoML answers with the context's status
-        return error(message, status)  # type: ignore[return-value]
+            key = self._idempotency_key(ctx)
+        except ValueError as exc:
+            return _failed(ctx, str(exc), 400)  # type: ignore[return-value]
+        caller = caller_id(ctx.request)
+        job_id = self._answer(lambda: self.runtime.submit(TicketIn(**ticket), key, caller), ctx)
+        if isinstance(job_id, Response):
+            return job_id  # type: ignore[return-value]
+        ctx.response.status_code = 202
+        return JobAccepted(job_id=job_id, status="queued")
 
     @app.get("/route/async/{job_id}")
     def job(self, job_id: str) -> dict[str, Any]:
@@ -209,6 +232,11 @@ class SmartSupport:
     def resolve(self, ticket_id: str) -> dict[str, Any]:
         return self.runtime.resolve(ticket_id)
 
+    # Admin only: a data-protection request erases one ticket's data (404 for an unknown id).
+    @app.delete("/tickets/{ticket_id}", dependencies=[Depends(require_role("admin"))])
+    def erase_ticket(self, ticket_id: str) -> dict[str, Any]:
+        return self.runtime.erase_ticket(ticket_id)
+
     @app.post("/admin/faults")
     def faults(self, delay_ms: float = 0.0) -> Any:
         if not fault_injection_enabled():
@@ -228,12 +256,15 @@ class SmartSupport:
 
     @bentoml.on_startup
     async def start_background_tasks(self) -> None:
-        """The store's schema is applied (retried while the database is down); async jobs are
-        claimed from the shared store by every worker (atomic claim); one warm-up ticket goes
-        through the classifier."""
+        """The store's schema is applied (retried while the database is down); async jobs and
+        outbox messages are claimed from the shared store by every worker (atomic claims with
+        leases); data past retention is purged; one warm-up ticket goes through the
+        classifier."""
         loop = asyncio.get_running_loop()
         self._store_task = loop.create_task(self.runtime.prepare_store())
         self._job_task = loop.create_task(self.runtime.worker.run_forever())
+        self._outbox_task = loop.create_task(self.runtime.sender.run_forever())
+        self._retention_task = loop.create_task(self.runtime.store.retention.run_forever())
         self._warm_up_task = loop.create_task(self._warm_up())
 
     async def _warm_up(self) -> None:

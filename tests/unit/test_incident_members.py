@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from smart_support.clock import FakeClock
 from smart_support.routing.skills import Agent
 from smart_support.serving.incidents import BadPageRequest
 from smart_support.serving.store import StateStore
+from tests.fakes import FakeClock
 from tests.unit.test_store import DEDUP, ticket
 
 FLOOD_SEED = 7  # every flood ticket has the same vector: one dedup group

@@ -6,8 +6,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import threading
 import zlib
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -48,25 +47,6 @@ def ticket(
         ticket_id, f"subject {ticket_id}", category, 0.9, needs_review, urgency, "m2", language,
         vector(seed),
     )  # fmt: skip
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def open_store(store_url: str) -> Iterator[Callable[..., StateStore]]:
-    """Opens stores on the test's database (several share it, like replicas); closes them."""
-    opened: list[StateStore] = []
-
-    def open_(clock: FakeClock, **options: Any) -> StateStore:
-        opened.append(StateStore.open(store_url, clock, **options))
-        return opened[-1]
-
-    yield open_
-    for store in opened:
-        store.close()
 
 
 @pytest.fixture

@@ -1,16 +1,15 @@
-"""Webhook alerts: Slack payloads, delivery off the caller's thread, retries, never raising."""
+"""Webhook alerts: Slack payloads and one delivery attempt (retries: the outbox sender)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from smart_support.routing.webhook import (
-    WebhookNotifier,
+    WebhookError,
+    WebhookPoster,
     incident_event,
     slack_payload,
     urgent_ticket_event,
@@ -31,42 +30,15 @@ class FakeEndpoint:
     def __init__(self, *answers: int | Exception) -> None:
         self.answers = list(answers)
         self.calls: list[dict[str, Any]] = []
-        self.threads: list[str] = []
 
-    def __call__(self, url: str, json: dict[str, Any], timeout: float) -> Response:
-        self.calls.append({"url": url, "json": json, "timeout": timeout})
-        self.threads.append(threading.current_thread().name)
+    def __call__(
+        self, url: str, json: dict[str, Any], timeout: float, headers: dict[str, str]
+    ) -> Response:
+        self.calls.append({"url": url, "json": json, "timeout": timeout, "headers": headers})
         answer = self.answers.pop(0) if self.answers else 200
         if isinstance(answer, Exception):
             raise answer
         return Response(answer)
-
-
-@pytest.fixture
-def results() -> list[bool]:
-    return []
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def make(results: list[bool], sleeps: list[float]) -> Iterator[Any]:
-    made: list[WebhookNotifier] = []
-
-    def build(post: Any, url: str | None = URL, retries: int = 3) -> WebhookNotifier:
-        notifier = WebhookNotifier(
-            url, timeout_s=1.5, retries=retries, backoff_s=0.5,
-            sleep=sleeps.append, post=post, on_result=results.append,
-        )  # fmt: skip
-        made.append(notifier)
-        return notifier
-
-    yield build
-    for notifier in made:
-        notifier.close()
 
 
 def test_payload_is_slack_compatible_text_and_blocks() -> None:
@@ -82,98 +54,24 @@ def test_incident_event_names_the_incident_and_its_size() -> None:
     assert {"type": "mrkdwn", "text": "*Incident*\ninc-1"} in payload["blocks"][1]["fields"]
 
 
-def test_delivery_happens_on_the_background_thread(make, results) -> None:
+def test_one_attempt_posts_the_payload_with_its_idempotency_key() -> None:
     endpoint = FakeEndpoint(200)
-    notifier = make(endpoint)
-    notifier.notify(EVENT)
-    assert notifier.drain(5)
-    assert endpoint.threads == ["webhook-notifier"]
-    assert endpoint.calls[0]["url"] == URL
-    assert endpoint.calls[0]["timeout"] == 1.5
-    assert results == [True]
+    WebhookPoster(URL, timeout_s=1.5, post=endpoint)({"text": "hi"}, "urgent_ticket:abc")
+    [call] = endpoint.calls
+    assert call["json"] == {"text": "hi"}
+    assert call["headers"] == {"Idempotency-Key": "urgent_ticket:abc"}
+    assert call["timeout"] == 1.5
 
 
-def test_notify_returns_before_a_slow_endpoint_answers(make, results) -> None:
-    release = threading.Event()
-
-    def slow_post(url: str, json: dict[str, Any], timeout: float) -> Response:
-        release.wait(5)
-        return Response(200)
-
-    notifier = make(slow_post)
-    notifier.notify(EVENT)  # would block here if delivery were on the caller's path
-    assert results == []
-    release.set()
-    assert notifier.drain(5)
-    assert results == [True]
+@pytest.mark.parametrize("answer", [500, 404, TimeoutError("timed out")])
+def test_a_failed_attempt_raises(answer: int | Exception) -> None:
+    with pytest.raises((WebhookError, TimeoutError)):
+        WebhookPoster(URL, post=FakeEndpoint(answer))({"text": "hi"}, "k")
 
 
-def test_failed_attempts_are_retried_with_exponential_backoff(make, results, sleeps) -> None:
-    endpoint = FakeEndpoint(500, TimeoutError("read timeout"), 503, 200)
-    notifier = make(endpoint)
-    notifier.notify(EVENT)
-    notifier.drain(5)
-    assert len(endpoint.calls) == 4
-    assert sleeps == [0.5, 1.0, 2.0]
-    assert results == [True]
-
-
-def test_giving_up_after_the_retries_reports_one_failure(make, results) -> None:
-    endpoint = FakeEndpoint(500, 500, 500)
-    notifier = make(endpoint, retries=2)
-    notifier.notify(EVENT)
-    notifier.drain(5)
-    assert len(endpoint.calls) == 3
-    assert results == [False]
-
-
-def test_no_url_logs_the_event_and_counts_it_as_fired(make, results, caplog) -> None:
-    endpoint = FakeEndpoint()
-    notifier = make(endpoint, url=None)
-    with caplog.at_level("INFO", logger="smart_support.routing.webhook"):
-        notifier.notify(EVENT)
-        notifier.drain(5)
+def test_no_url_logs_the_message_and_counts_as_delivered(caplog) -> None:
+    endpoint = FakeEndpoint(500)
+    with caplog.at_level("INFO"):
+        WebhookPoster(None, post=endpoint)({"text": "Server down"}, "k")
     assert endpoint.calls == []
-    assert results == [True]
     assert "Server down" in caplog.text
-
-
-def test_a_broken_result_callback_does_not_stop_delivery(sleeps) -> None:
-    def broken(ok: bool) -> None:
-        raise RuntimeError("store unavailable")
-
-    endpoint = FakeEndpoint()
-    notifier = WebhookNotifier(URL, sleep=sleeps.append, post=endpoint, on_result=broken)
-    notifier.notify(EVENT)
-    notifier.notify(EVENT)
-    assert notifier.drain(5)
-    notifier.close()
-    assert len(endpoint.calls) == 2
-
-
-def test_a_full_queue_drops_the_event_as_a_failure(results) -> None:
-    in_flight, release = threading.Event(), threading.Event()
-
-    def blocked(url: str, json: dict[str, Any], timeout: float) -> Response:
-        in_flight.set()
-        release.wait(5)
-        return Response(200)
-
-    notifier = WebhookNotifier(URL, post=blocked, on_result=results.append, max_queue=1)
-    notifier.notify(EVENT)
-    assert in_flight.wait(5)
-    notifier.notify(EVENT)  # queued
-    notifier.notify(EVENT)  # dropped
-    assert results == [False]
-    release.set()
-    assert notifier.drain(5)
-    notifier.close()
-    assert sorted(results) == [False, True, True]
-
-
-def test_close_delivers_what_is_queued(make, results) -> None:
-    notifier = make(FakeEndpoint())
-    for _ in range(3):
-        notifier.notify(EVENT)
-    notifier.close()
-    assert results == [True, True, True]

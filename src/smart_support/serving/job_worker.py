@@ -9,8 +9,8 @@ import uuid
 from pydantic import ValidationError
 
 from smart_support.serving.api_models import TicketIn
-from smart_support.serving.database import StoreUnavailable
 from smart_support.serving.jobs import JobQueue
+from smart_support.serving.polling import poll_forever
 from smart_support.serving.ticket_service import InputError, TicketService
 
 log = logging.getLogger(__name__)
@@ -56,20 +56,9 @@ class JobWorker:
         return count
 
     async def run_forever(self) -> None:
-        """Poll for jobs until stopped, each in a worker thread (CPU work off the event loop)."""
-        import anyio
-
-        while not self._stop.is_set():
-            try:
-                busy = await anyio.to_thread.run_sync(self.run_once)
-            except StoreUnavailable as exc:  # a running job is re-claimed after its lease
-                log.warning("job worker %s: %s", self.worker_id, exc)
-                busy = False
-            except Exception:  # noqa: BLE001 - e.g. database busy: retry on the next poll
-                log.exception("job worker %s: claim failed", self.worker_id)
-                busy = False
-            if not busy:
-                await anyio.sleep(self.poll_interval_s)
+        """Poll for jobs until stopped, each in a worker thread (CPU work off the event loop);
+        a running job whose pass failed is re-claimed after its lease."""
+        await poll_forever(self.run_once, self._stop, self.poll_interval_s, self.worker_id)
 
     def stop(self) -> None:
         self._stop.set()

@@ -21,6 +21,7 @@ from smart_support.serving.records import Job
 _CLAIMABLE = "status = 'queued' OR (status = 'running' AND lease_expires_at < :now)"
 _GIVE_UP = sa.text(
     "UPDATE jobs SET status = 'failed', updated_at = :now, lease_expires_at = NULL, "
+    "payload = NULL, "
     "error = 'worker lease expired ' || attempts || ' times; giving up' "
     "WHERE status = 'running' AND lease_expires_at < :now AND attempts >= :max"
 )
@@ -48,14 +49,16 @@ class JobQueue:
         self.max_attempts = max_attempts
         self._claim = _claim(skip_locked=db.is_postgres)
 
-    def enqueue_job(self, payload: dict[str, Any]) -> str:
-        job_id = uuid.uuid4().hex
+    def enqueue_job(self, payload: dict[str, Any], job_id: str | None = None) -> str:
+        """Queue a job; a `job_id` already queued (a retried request) adds nothing."""
+        job_id = job_id or uuid.uuid4().hex
         now = self._clock.now()
         with self._db.transaction() as conn:
             conn.execute(
                 sa.text(
                     "INSERT INTO jobs (job_id, payload, status, attempts, created_at, updated_at) "
-                    "VALUES (:id, :payload, 'queued', 0, :now, :now)"
+                    "VALUES (:id, :payload, 'queued', 0, :now, :now) "
+                    "ON CONFLICT (job_id) DO NOTHING"
                 ),
                 {"id": job_id, "payload": json.dumps(payload), "now": now},
             )
@@ -72,7 +75,8 @@ class JobQueue:
         return _job(row) if row is not None else None
 
     def complete_job(self, job_id: str, result: dict[str, Any]) -> bool:
-        """Store the result; False when the job was no longer running (already finished)."""
+        """Store the result and delete the payload (the ticket's text); False when the job
+        was no longer running (already finished)."""
         return self._finish(job_id, "done", result=json.dumps(result), error=None)
 
     def fail_job(self, job_id: str, error: str) -> bool:
@@ -96,7 +100,7 @@ class JobQueue:
             updated = conn.execute(
                 sa.text(
                     "UPDATE jobs SET status = :status, result = :result, error = :error, "
-                    "lease_expires_at = NULL, updated_at = :now "
+                    "lease_expires_at = NULL, updated_at = :now, payload = NULL "
                     "WHERE job_id = :id AND status = 'running'"
                 ),
                 {
@@ -122,7 +126,7 @@ def _job(row: Row[Any]) -> Job:
     return Job(
         job_id=row.job_id,
         status=row.status,
-        payload=json.loads(row.payload),
+        payload=json.loads(row.payload) if row.payload is not None else None,
         result=json.loads(row.result) if row.result is not None else None,
         error=row.error,
         attempts=row.attempts,

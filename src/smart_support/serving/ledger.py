@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -34,6 +34,7 @@ from smart_support.clock import Clock
 from smart_support.routing.dedup import DedupDecision, IncidentAction
 from smart_support.routing.skills import Agent, TicketNeed, assign_tickets, routing_category
 from smart_support.serving.database import Database
+from smart_support.serving.outbox import OutboxMessage, add_messages
 from smart_support.serving.records import (
     DedupResult,
     IncidentResolution,
@@ -41,9 +42,13 @@ from smart_support.serving.records import (
     ResolveOutcome,
     RoutingOutcome,
 )
+from smart_support.serving.retention import erase_ticket_rows
 from smart_support.serving.window_cache import WindowCache
 
 SUBJECT_CHARS = 200  # what the store keeps of a subject (dashboards, incident titles)
+
+# The side effects (webhook messages) of a newly routed ticket, stored in the same transaction
+MessagesFor = Callable[[NewTicket, RoutingOutcome], Sequence[OutboxMessage]]
 
 
 class TicketLedger:
@@ -61,11 +66,28 @@ class TicketLedger:
         self.agents = tuple(agents)
         self.min_affinity = min_affinity
 
-    def record_routing(self, tickets: Sequence[NewTicket]) -> list[RoutingOutcome]:
+    def record_routing(
+        self, tickets: Sequence[NewTicket], messages_for: MessagesFor | None = None
+    ) -> list[RoutingOutcome]:
         """Dedup, store and assign a batch atomically; a known ticket_id returns its stored
-        result instead (exactly-once for retried async jobs)."""
+        result instead (exactly-once for retried async jobs). `messages_for` names the outbox
+        messages of each newly stored ticket: they commit with it, and a known ticket adds
+        none (a re-run job or a retried request never sends a second alert)."""
         with self._window.lock:  # the cache is this process's: one routing thread at a time
-            return self._record_routing(tickets)
+            return self._record_routing(tickets, messages_for)
+
+    def erase_ticket(self, ticket_id: str) -> None:
+        """Delete one ticket's data (a data-protection request): its row, its job, its
+        outbox messages and remembered answers; a freed agent slot goes to the next waiting
+        ticket. KeyError when neither a ticket nor a job has this id."""
+        with self._window.lock:
+            try:
+                with self._db.transaction(serialized=True) as conn:
+                    freed = erase_ticket_rows(conn, ticket_id)
+                    if freed:
+                        self._assign_next_waiting(conn)
+            finally:
+                self._window.reset()  # this process's window forgets the ticket's vector
 
     def resolve_ticket(self, ticket_id: str) -> ResolveOutcome:
         """Close a ticket; a freed slot goes to the most urgent waiting ticket that fits. The
@@ -95,7 +117,9 @@ class TicketLedger:
             next_assigned = self._assign_next_waiting(conn) if freed else None
         return ResolveOutcome(ticket_id, "resolved", freed, next_assigned)
 
-    def _record_routing(self, tickets: Sequence[NewTicket]) -> list[RoutingOutcome]:
+    def _record_routing(
+        self, tickets: Sequence[NewTicket], messages_for: MessagesFor | None
+    ) -> list[RoutingOutcome]:
         now = self._clock.now()
         try:
             with self._db.transaction(serialized=True) as conn:
@@ -115,10 +139,15 @@ class TicketLedger:
                 self._assign(conn, [t for t in fresh if t.ticket_id not in linked])
                 for _ in range(freed):
                     self._assign_next_waiting(conn)
-                return [
+                outcomes = [
                     _outcome(conn, t.ticket_id, events.get(t.ticket_id, _IncidentEvent.NONE))
                     for t in tickets
                 ]
+                if messages_for is not None:
+                    by_id = {o.ticket_id: o for o in outcomes}
+                    for ticket in fresh:
+                        add_messages(conn, messages_for(ticket, by_id[ticket.ticket_id]), now)
+                return outcomes
         except BaseException:
             self._window.reset()  # it may hold rows that were rolled back
             raise
@@ -205,9 +234,14 @@ class TicketLedger:
                 return None
             after = (page[-1].urgency, page[-1].seq)
 
-    def resolve_incident(self, incident_id: str) -> IncidentResolution:
+    def resolve_incident(
+        self,
+        incident_id: str,
+        messages_for: Callable[[IncidentResolution], Sequence[OutboxMessage]] | None = None,
+    ) -> IncidentResolution:
         """Resolve an incident and every member; its slot goes to the most urgent waiting
-        ticket that fits. Resolving a resolved incident changes nothing (resolved_tickets 0)."""
+        ticket that fits. Resolving a resolved incident changes nothing (resolved_tickets 0).
+        `messages_for` names the outbox messages of the resolution; they commit with it."""
         now = self._clock.now()
         with self._db.transaction(serialized=True) as conn:
             head = _incident_head(conn, incident_id)
@@ -239,9 +273,12 @@ class TicketLedger:
             )
             assigned = (self._assign_next_waiting(conn) for _ in freed)
             next_assigned = tuple(t for t in assigned if t is not None)
-        return IncidentResolution(
-            incident_id, "resolved", int(resolved), freed, next_assigned, head.title, False
-        )
+            resolution = IncidentResolution(
+                incident_id, "resolved", int(resolved), freed, next_assigned, head.title, False
+            )
+            if messages_for is not None:
+                add_messages(conn, messages_for(resolution), now)
+        return resolution
 
 
 class _IncidentEvent(Enum):

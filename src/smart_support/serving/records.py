@@ -133,7 +133,7 @@ class TriageTicket:
 class Job:
     job_id: str
     status: str  # queued | running | done | failed
-    payload: dict[str, Any]
+    payload: dict[str, Any] | None  # deleted (None) once the job finished
     result: dict[str, Any] | None
     error: str | None
     attempts: int

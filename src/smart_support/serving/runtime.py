@@ -12,12 +12,15 @@ from typing import Any
 
 from smart_support.clock import Clock, SystemClock
 from smart_support.config import PARAMS_FILE, load_params
-from smart_support.routing.webhook import WebhookNotifier
+from smart_support.routing.webhook import WebhookPoster
+from smart_support.serving.alerts import deliver_by_webhook
 from smart_support.serving.api_models import TicketIn
 from smart_support.serving.database import StoreUnavailable
+from smart_support.serving.idempotency import derived_id, fingerprint
 from smart_support.serving.job_worker import JobWorker
+from smart_support.serving.outbox import OutboxSender
+from smart_support.serving.roles_placeholder import ANONYMOUS
 from smart_support.serving.settings import ServeSettings, limit_threads
-from smart_support.serving.statistics import Statistics
 from smart_support.serving.store import StateStore
 from smart_support.serving.ticket_service import Classify, TicketService
 
@@ -47,19 +50,6 @@ def load_serve_settings(params: str | Path | None = None) -> ServeSettings:
     return settings
 
 
-def counting_webhooks(statistics: Statistics) -> Callable[[bool], None]:
-    """The notifier's result callback: counts fires and failures (a store outage loses the
-    count, never the notification)."""
-
-    def count(ok: bool) -> None:
-        try:
-            statistics.increment("webhook_fires" if ok else "webhook_failures")
-        except StoreUnavailable as exc:
-            log.warning("webhook %s not counted: %s", "fire" if ok else "failure", exc)
-
-    return count
-
-
 def fault_injection_enabled() -> bool:
     return os.environ.get(ENV_FAULTS, "") == "1"
 
@@ -70,7 +60,7 @@ class Runtime:
     store: StateStore
     service: TicketService
     worker: JobWorker
-    notifier: WebhookNotifier
+    sender: OutboxSender
     classifier_health: Callable[[], dict[str, Any]]
     clock: Clock = field(default_factory=SystemClock)
     started_at: float = 0.0
@@ -88,21 +78,12 @@ class Runtime:
         # The schema is applied by `prepare_store` (start-up, retried): a database that is down
         # when the service starts keeps it unready instead of crashing it.
         store = StateStore.from_settings(settings, clock, migrate=False)
-        count = counting_webhooks(store.statistics)
-
         hook = settings.webhook
-        notifier = WebhookNotifier(
-            hook.url,
-            timeout_s=hook.timeout_s,
-            retries=hook.retries,
-            backoff_s=hook.backoff_s,
-            on_result=count,
-        )
-        service = TicketService(settings, store.ledger, classify, notifier)
+        deliver = deliver_by_webhook(WebhookPoster(hook.url, hook.timeout_s))
+        sender = OutboxSender(store.outbox, deliver, hook.poll_interval_s, hook.batch)
+        service = TicketService(settings, store.ledger, classify)
         worker = JobWorker(store.jobs, service, settings.jobs.poll_interval_s)
-        return cls(
-            settings, store, service, worker, notifier, classifier_health, clock, clock.now()
-        )
+        return cls(settings, store, service, worker, sender, classifier_health, clock, clock.now())
 
     @property
     def store_ready(self) -> bool:
@@ -123,9 +104,50 @@ class Runtime:
                 log.info("state store %s ready", self.store.database.where)
                 return
 
-    def submit(self, ticket: TicketIn) -> str:
+    def route_one(
+        self, ticket: TicketIn, idempotency_key: str | None = None, caller: str = ANONYMOUS
+    ) -> dict[str, Any]:
+        """POST /route; a retried request (same key and caller) gets the first answer."""
+
+        def route(ticket_id: str | None) -> dict[str, Any]:
+            return self.service.route([ticket], [ticket_id] if ticket_id else None)[0]
+
+        return self._once("route", idempotency_key, caller, ticket, route)
+
+    def submit(
+        self, ticket: TicketIn, idempotency_key: str | None = None, caller: str = ANONYMOUS
+    ) -> str:
+        """POST /route/async: the job id (a retried request gets the first request's job)."""
         self.service.check([ticket])
-        return self.store.jobs.enqueue_job(ticket.model_dump())
+
+        def enqueue(job_id: str | None) -> dict[str, Any]:
+            return {"job_id": self.store.jobs.enqueue_job(ticket.model_dump(), job_id)}
+
+        return str(self._once("route/async", idempotency_key, caller, ticket, enqueue)["job_id"])
+
+    def _once(
+        self,
+        endpoint: str,
+        key: str | None,
+        caller: str,
+        ticket: TicketIn,
+        run: Callable[[str | None], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """`run(ticket_id)` once per idempotency key (scoped by endpoint and caller); the
+        key's derived id makes even a concurrent or post-crash retry route one ticket."""
+        if key is None:
+            return run(None)
+        scope, digest = f"{endpoint}:{caller}", fingerprint(ticket.model_dump())
+        keys = self.store.idempotency
+        if (answer := keys.recall(scope, key, digest)) is not None:
+            return answer
+        ticket_id = derived_id(scope, key)
+        return keys.remember(scope, key, digest, run(ticket_id), ticket_id)
+
+    def erase_ticket(self, ticket_id: str) -> dict[str, Any]:
+        """DELETE /tickets/{id}: a data-protection request (KeyError: unknown id)."""
+        self.store.ledger.erase_ticket(ticket_id)
+        return {"ticket_id": ticket_id, "erased": True}
 
     def job(self, job_id: str) -> dict[str, Any]:
         job = self.store.jobs.get_job(job_id)
@@ -151,6 +173,7 @@ class Runtime:
         stats = self.store.statistics.stats()
         breaker = self.classifier_health().get("breaker", {})
         stats["breaker"] = {**stats.get("breaker", {}), "state": breaker.get("state", "closed")}
+        stats["webhook"] = {**stats.get("webhook", {}), "outbox": self.store.outbox.counts()}
         return stats
 
     def incidents(
@@ -189,5 +212,6 @@ class Runtime:
 
     def close(self) -> None:
         self.worker.stop()
-        self.notifier.close()
+        self.sender.stop()
+        self.store.retention.stop()
         self.store.close()

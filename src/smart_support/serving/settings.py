@@ -37,8 +37,37 @@ class UrgencySettings:
 class WebhookSettings:
     url: str | None = None
     timeout_s: float = 2.0
-    retries: int = 3
-    backoff_s: float = 0.5
+    retries: int = 3  # attempts after the first, then the outbox marks the message failed
+    backoff_s: float = 0.5  # doubled after each failed attempt, up to max_backoff_s
+    max_backoff_s: float = 300.0
+    lease_s: float = 30.0  # a sender's claim on a message; must outlast the HTTP timeout
+    poll_interval_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.lease_s <= 2 * self.timeout_s:
+            raise ValueError(
+                f"webhook.lease_s ({self.lease_s}) must exceed twice webhook.timeout_s "
+                f"({self.timeout_s}): a message in flight must not be claimed again"
+            )
+
+    @property
+    def batch(self) -> int:
+        """Messages one sender claims at a time: all can time out within one lease."""
+        return max(1, min(10, int(self.lease_s / (2 * self.timeout_s))))
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    tickets_days: float = 90.0  # resolved tickets (subjects, vectors) and their incidents
+    jobs_days: float = 7.0  # finished jobs (their payload is deleted when they finish)
+    outbox_days: float = 7.0  # sent or failed webhook messages
+    idempotency_hours: float = 24.0  # how long a retried request gets the first answer
+    interval_s: float = 3600.0  # time between purges
+
+    def __post_init__(self) -> None:
+        for name in ("tickets_days", "jobs_days", "outbox_days", "idempotency_hours", "interval_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"retention.{name} must be positive, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -110,6 +139,7 @@ class ServeSettings:
     store: StoreSettings = StoreSettings()
     jobs: JobSettings = JobSettings()
     routing: RoutingSettings = RoutingSettings()
+    retention: RetentionSettings = RetentionSettings()
     agents: tuple[Agent, ...] = ()
 
     @classmethod
@@ -127,6 +157,7 @@ class ServeSettings:
             "store": _section(StoreSettings, raw.get("store")),
             "jobs": _section(JobSettings, raw.get("jobs")),
             "routing": _section(RoutingSettings, raw.get("routing")),
+            "retention": _section(RetentionSettings, raw.get("retention")),
             "agents": tuple(_agent(a) for a in raw.get("agents", [])),
         }
         scalars = {k: v for k, v in raw.items() if k not in sections and k != "_target_"}

@@ -23,7 +23,7 @@ class Statistics:
 
     def increment(self, name: str, by: int = 1) -> None:
         with self._db.transaction() as conn:
-            conn.execute(_INCREMENT, {"name": name, "by": by})
+            increment_counter(conn, name, by)
 
     def counters(self) -> dict[str, int]:
         with self._db.snapshot() as conn:
@@ -48,6 +48,11 @@ class Statistics:
                 "waiting": _scalar(conn, "SELECT COUNT(*) FROM tickets WHERE status = 'waiting'"),
                 "counters": counters,
             }
+
+
+def increment_counter(conn: Connection, name: str, by: int = 1) -> None:
+    """Raise a counter inside the caller's transaction (it counts only if that commits)."""
+    conn.execute(_INCREMENT, {"name": name, "by": by})
 
 
 def _counters(conn: Connection) -> dict[str, int]:

@@ -8,6 +8,9 @@ few classes that each own one concern over it; a consumer receives only the one 
 - `incidents` (`Incidents`): master incidents for the dashboards
 - `workload` (`Workload`): agent loads, waiting count, triage queue
 - `statistics` (`Statistics`): exact counters and GET /stats
+- `outbox` (`Outbox`): webhook messages stored with their routing decision, leased to senders
+- `idempotency` (`IdempotencyKeys`): first answers to requests sent with an Idempotency-Key
+- `retention` (`Retention`): the purge of data past its retention
 
 Nothing shared lives in per-process dicts: the only per-process state is the ledger's cache of
 the dedup window, brought up to date from the database inside each routing transaction.
@@ -21,10 +24,18 @@ from dataclasses import dataclass
 from smart_support.clock import Clock, SystemClock
 from smart_support.routing.skills import Agent
 from smart_support.serving.database import Database
+from smart_support.serving.idempotency import IdempotencyKeys
 from smart_support.serving.incidents import Incidents
 from smart_support.serving.jobs import JobQueue
 from smart_support.serving.ledger import TicketLedger
-from smart_support.serving.settings import DedupSettings, ServeSettings
+from smart_support.serving.outbox import Outbox
+from smart_support.serving.retention import Retention
+from smart_support.serving.settings import (
+    DedupSettings,
+    RetentionSettings,
+    ServeSettings,
+    WebhookSettings,
+)
 from smart_support.serving.statistics import Statistics
 from smart_support.serving.window_cache import WindowCache
 from smart_support.serving.workload import Workload
@@ -38,6 +49,9 @@ class StateStore:
     incidents: Incidents
     workload: Workload
     statistics: Statistics
+    outbox: Outbox
+    idempotency: IdempotencyKeys
+    retention: Retention
 
     @classmethod
     def open(
@@ -51,6 +65,8 @@ class StateStore:
         min_affinity: float = 0.0,
         embedding_dim: int = 384,
         migrate: bool = True,
+        webhook: WebhookSettings | None = None,
+        retention: RetentionSettings | None = None,
     ) -> StateStore:
         """`database`: a Database or its URL. `migrate`: apply the schema now (fail at
         start-up, not on a request); a service that must start while the database is down
@@ -60,6 +76,7 @@ class StateStore:
         if migrate:
             db.ensure_schema()
         window = WindowCache(dedup or DedupSettings(), embedding_dim)
+        hook = webhook or WebhookSettings()
         return cls(
             database=db,
             ledger=TicketLedger(db, clock, window, agents, min_affinity),
@@ -67,6 +84,11 @@ class StateStore:
             incidents=Incidents(db),
             workload=Workload(db, agents),
             statistics=Statistics(db),
+            outbox=Outbox(
+                db, clock, hook.lease_s, hook.retries, hook.backoff_s, hook.max_backoff_s
+            ),
+            idempotency=IdempotencyKeys(db, clock),
+            retention=Retention(db, clock, retention or RetentionSettings()),
         )
 
     @classmethod
@@ -82,6 +104,8 @@ class StateStore:
             max_attempts=settings.jobs.max_attempts,
             min_affinity=settings.routing.min_affinity,
             migrate=migrate,
+            webhook=settings.webhook,
+            retention=settings.retention,
         )
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
-"""The routing use case: classify → dedup → assign → notify. Plain Python, no server."""
+"""The routing use case: classify → dedup → assign, with the webhook messages it causes
+stored in the outbox in the same transaction. Plain Python, no server."""
 
 from __future__ import annotations
 
@@ -8,16 +9,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from smart_support.routing.webhook import (
-    WebhookNotifier,
-    incident_event,
-    incident_reopened_event,
-    incident_resolved_event,
-    urgent_ticket_event,
-)
+from smart_support.routing.webhook import incident_resolved_event
+from smart_support.serving.alerts import alert_messages, outbox_message
 from smart_support.serving.api_models import TicketIn
 from smart_support.serving.ledger import TicketLedger
 from smart_support.serving.model_router import Classified
+from smart_support.serving.outbox import OutboxMessage
 from smart_support.serving.records import IncidentResolution, NewTicket, RoutingOutcome
 from smart_support.serving.settings import ServeSettings
 from smart_support.text import clean_text, ticket_text
@@ -40,7 +37,6 @@ class TicketService:
     settings: ServeSettings
     ledger: TicketLedger
     classify: Classify
-    notifier: WebhookNotifier
 
     def check(self, tickets: Sequence[TicketIn]) -> None:
         """Limits the schema cannot express (they come from conf/serve)."""
@@ -79,10 +75,8 @@ class TicketService:
             self._new_ticket(ticket_id, ticket, result)
             for ticket_id, ticket, result in zip(ids, tickets, classified, strict=True)
         ]
-        outcomes = self.ledger.record_routing(new)
+        outcomes = self.ledger.record_routing(new, self._messages)
         latency_ms = 1000 * (time.perf_counter() - start)
-        for ticket, outcome in zip(new, outcomes, strict=True):
-            self._notify(ticket, outcome)
         return [self._result(t, o, latency_ms) for t, o in zip(new, outcomes, strict=True)]
 
     def _new_ticket(self, ticket_id: str, ticket: TicketIn, result: Classified) -> NewTicket:
@@ -100,34 +94,19 @@ class TicketService:
         )
 
     def resolve_incident(self, incident_id: str) -> IncidentResolution:
-        """Resolve an incident and its members; one "resolved" message (none when it was
-        resolved already)."""
-        resolution = self.ledger.resolve_incident(incident_id)
-        if not resolution.already_resolved:
-            self.notifier.notify(
-                incident_resolved_event(incident_id, resolution.title, resolution.resolved_tickets)
-            )
-        return resolution
+        """Resolve an incident and its members; one "resolved" message, stored in the outbox
+        in the same transaction (none when it was resolved already)."""
 
-    def _notify(self, ticket: NewTicket, outcome: RoutingOutcome) -> None:
-        """One message per incident (opened, reopened), none per member; an urgent ticket
-        outside any incident gets its own."""
-        incident = outcome.dedup.master_incident_id
-        if outcome.incident_created and incident:
-            size = self.settings.dedup.incident_after + 1
-            self.notifier.notify(incident_event(incident, ticket.subject, size))
-        elif outcome.incident_reopened and incident:
-            self.notifier.notify(incident_reopened_event(incident, ticket.subject))
-        elif incident is None and self.settings.urgency.is_alert(ticket.urgency):
-            self.notifier.notify(
-                urgent_ticket_event(
-                    ticket.ticket_id,
-                    ticket.subject,
-                    ticket.category,
-                    ticket.urgency,
-                    outcome.agent_id,
-                )
+        def message(resolution: IncidentResolution) -> list[OutboxMessage]:
+            event = incident_resolved_event(
+                incident_id, resolution.title, resolution.resolved_tickets
             )
+            return [outbox_message(event, f"incident_resolved:{incident_id}", None)]
+
+        return self.ledger.resolve_incident(incident_id, message)
+
+    def _messages(self, ticket: NewTicket, outcome: RoutingOutcome) -> list[OutboxMessage]:
+        return alert_messages(self.settings, ticket, outcome)
 
     def _result(self, ticket: NewTicket, outcome: RoutingOutcome, latency_ms: float) -> dict:
         return {
