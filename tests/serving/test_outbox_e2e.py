@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from smart_support.serving.local_server import LocalServer
 
+from tests.local_server import LocalServer
 from tests.serving.conftest import write_params
 
 

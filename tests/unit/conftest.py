@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from smart_support.clock import FakeClock
 from smart_support.serving.store import StateStore
+from tests.fakes import FakeClock
 
 
 @pytest.fixture

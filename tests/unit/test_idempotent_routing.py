@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from smart_support.clock import FakeClock
 from smart_support.serving.api_models import TicketIn
 from smart_support.serving.idempotency import derived_id
 from smart_support.serving.model_router import Classified
 from smart_support.serving.runtime import Runtime
 from smart_support.serving.settings import ServeSettings, StoreSettings
+from tests.fakes import FakeClock
 from tests.unit.test_store import AGENTS, DEDUP, vector
 
 TICKET = TicketIn(subject="Refund missing", body="The refund for order 88 never arrived.")

@@ -9,13 +9,13 @@ from collections.abc import Sequence
 import pytest
 import sqlalchemy as sa
 
-from smart_support.clock import FakeClock
 from smart_support.serving.idempotency import IdempotencyConflict, fingerprint
 from smart_support.serving.outbox import ClaimedMessage, OutboxMessage, OutboxSender
 from smart_support.serving.records import NewTicket, RoutingOutcome
 from smart_support.serving.retention import DAY_S
 from smart_support.serving.settings import RetentionSettings, WebhookSettings
 from smart_support.serving.store import StateStore
+from tests.fakes import FakeClock
 from tests.unit.test_store import AGENTS, DEDUP, ONE_AGENT, ticket
 
 HOOK = WebhookSettings(retries=2, backoff_s=1.0, max_backoff_s=60.0, lease_s=30.0)
