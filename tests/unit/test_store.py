@@ -441,7 +441,7 @@ def test_replicas_routing_at_once_never_overfill_and_open_one_incident(open_stor
             store.ledger.record_routing([ticket(f"other-{index}-{i}")])
 
     _at_once(replicas, route)
-    [incident] = replicas[0].incidents.list_incidents()
+    [incident] = replicas[0].incidents.list_incidents().incidents
     assert incident.size == 24  # every copy, whichever replica stored it
     loads = replicas[0].workload.agent_loads()
     assert all(a.load <= a.capacity for a in loads)

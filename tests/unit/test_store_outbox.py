@@ -256,13 +256,13 @@ def test_erasing_an_incidents_first_ticket_retitles_it_or_drops_it(
     for item in flood:
         store.ledger.record_routing([item])
         clock.advance(1)
-    [incident] = store.incidents.list_incidents()
+    [incident] = store.incidents.list_incidents().incidents
     assert incident.title == "subject f0"
     store.ledger.erase_ticket("f0")
-    assert store.incidents.get_incident(incident.id).title == "subject f1"
+    assert store.incidents.get_incident(incident.id).incident.title == "subject f1"
     for item in flood[1:]:
         store.ledger.erase_ticket(item.ticket_id)
-    assert store.incidents.list_incidents() == []
+    assert store.incidents.list_incidents().incidents == ()
 
 
 # --- migration ---------------------------------------------------------------------------
