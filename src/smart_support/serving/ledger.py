@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from smart_support.clock import Clock
 from smart_support.routing.dedup import DedupDecision, IncidentAction
 from smart_support.routing.skills import Agent, TicketNeed, assign_tickets, routing_category
-from smart_support.serving.database import Database
+from smart_support.serving.database import Database, storable
 from smart_support.serving.records import DedupResult, NewTicket, ResolveOutcome, RoutingOutcome
 from smart_support.serving.window_cache import WindowCache
 
@@ -104,7 +104,7 @@ class TicketLedger:
             {
                 "ticket_id": ticket.ticket_id,
                 "now": now,
-                "subject": ticket.subject[:SUBJECT_CHARS],
+                "subject": storable(ticket.subject)[:SUBJECT_CHARS],
                 "category": ticket.category,
                 "routing_category": routing_category(ticket.category, ticket.needs_review),
                 "confidence": float(ticket.confidence),
