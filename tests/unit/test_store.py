@@ -145,6 +145,20 @@ def test_resolving_an_unknown_ticket_raises_key_error(store: StateStore) -> None
         store.ledger.resolve_ticket("nope")
 
 
+def test_text_with_nul_and_lone_surrogates_is_stored_on_every_backend(store: StateStore) -> None:
+    odd = NewTicket(
+        "odd", "VPN\x00 down \udba1", "Technical", 0.9, True, 0.5, "m2", "en", vector(5)
+    )
+    store.ledger.record_routing([odd])
+    [triage] = store.workload.triage_queue()
+    assert triage.subject == "VPN down ?"
+    job_id = store.jobs.enqueue_job({"subject": "\x00\udba1"})
+    store.jobs.claim_job("w")
+    store.jobs.fail_job(job_id, "bad input '\x00\udba1'")
+    assert store.jobs.get_job(job_id).error == "bad input '?'"
+    assert store.jobs.get_job(job_id).payload == {"subject": "\x00\udba1"}
+
+
 # --- dedup and incidents -----------------------------------------------------------------
 
 

@@ -42,6 +42,21 @@ MIGRATION_LOCK = 0x5350_0002
 _SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk I/O", "readonly")
 
 
+# One round trip: the routing lock, and a commit that does not wait for the WAL flush (as
+# SQLite's WAL with synchronous=NORMAL: a server crash may lose the last fraction of a second of
+# routed tickets, never corrupt them; jobs and counters keep durable commits). On a busy host
+# each round trip and each flush wait costs milliseconds inside the lock every replica queues on.
+_SERIALIZE = sa.text(
+    "SELECT pg_advisory_xact_lock(:key), set_config('synchronous_commit', 'off', true)"
+)
+
+
+def storable(text: str) -> str:
+    """Text every backend stores as given: no NUL (PostgreSQL's text refuses it) and no lone
+    surrogates (not encodable as UTF-8); both are valid in a JSON string a client may send."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 class StoreUnavailable(RuntimeError):
     """The database cannot be reached or did not answer in time (HTTP 503: retry later)."""
 
@@ -113,9 +128,7 @@ class Database:
             conn.execution_options(write=True)
             with conn.begin():
                 if serialized and self.is_postgres:
-                    conn.execute(
-                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ROUTING_LOCK}
-                    )
+                    conn.execute(_SERIALIZE, {"key": ROUTING_LOCK})
                 yield conn
 
     @contextmanager

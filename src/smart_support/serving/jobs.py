@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
 from smart_support.clock import Clock
-from smart_support.serving.database import Database
+from smart_support.serving.database import Database, storable
 from smart_support.serving.records import Job
 
 _CLAIMABLE = "status = 'queued' OR (status = 'running' AND lease_expires_at < :now)"
@@ -106,7 +106,7 @@ class JobQueue:
                 {
                     "status": status,
                     "result": result,
-                    "error": error,
+                    "error": None if error is None else storable(error),
                     "now": self._clock.now(),
                     "id": job_id,
                 },

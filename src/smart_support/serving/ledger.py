@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 from smart_support.clock import Clock
 from smart_support.routing.dedup import DedupDecision, IncidentAction
 from smart_support.routing.skills import Agent, TicketNeed, assign_tickets, routing_category
-from smart_support.serving.database import Database
+from smart_support.serving.database import Database, storable
 from smart_support.serving.outbox import OutboxMessage, add_messages
 from smart_support.serving.records import (
     DedupResult,
@@ -170,7 +170,7 @@ class TicketLedger:
             {
                 "ticket_id": ticket.ticket_id,
                 "now": now,
-                "subject": ticket.subject[:SUBJECT_CHARS],
+                "subject": storable(ticket.subject)[:SUBJECT_CHARS],
                 "category": ticket.category,
                 "routing_category": routing_category(ticket.category, ticket.needs_review),
                 "confidence": float(ticket.confidence),

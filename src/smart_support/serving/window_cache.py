@@ -49,18 +49,18 @@ class WindowCache:
         for seq, source, target in conn.execute(_MERGES_SINCE, {"seq": self.merge_seq}):
             window.merge(target, [source])
             self.merge_seq = seq
-        for ticket_id, group_id, created_at, blob in conn.execute(
+        for seq, ticket_id, group_id, created_at, blob in conn.execute(
             _TICKETS_SINCE, {"seq": self.ticket_seq, "cutoff": cutoff}
         ):
             window.add(ticket_id, group_id, np.frombuffer(blob, dtype=np.float32), created_at)
-        self.ticket_seq = _max_seq(conn, "tickets")
+            self.ticket_seq = seq  # rows older than the window are skipped, never needed later
 
 
 _MERGES_SINCE = sa.text(
     "SELECT seq, from_group, into_group FROM group_merges WHERE seq > :seq ORDER BY seq"
 )
 _TICKETS_SINCE = sa.text(
-    "SELECT ticket_id, group_id, created_at, embedding FROM tickets "
+    "SELECT seq, ticket_id, group_id, created_at, embedding FROM tickets "
     "WHERE seq > :seq AND created_at >= :cutoff ORDER BY seq"
 )
 
