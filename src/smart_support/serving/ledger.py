@@ -160,17 +160,7 @@ class TicketLedger:
             incident = _open_incident(conn, decision.group_id, now)
             return _IncidentEvent.OPENED, _settle_members(conn, incident, None)
         if outcome.action is IncidentAction.ATTACH:
-            incident = _incident_of_group(conn, decision.group_id)
-            assert incident is not None  # ATTACH: the group has one
-            _link_group(conn, incident, decision.group_id)
-            head = _incident_head(conn, incident)
-            reopened = head.status == "resolved"
-            if reopened:
-                conn.execute(_REOPEN, {"id": incident})
-            return (
-                _IncidentEvent.REOPENED if reopened else _IncidentEvent.NONE,
-                _settle_members(conn, incident, head.owner_ticket_id),
-            )
+            return _join_incident(conn, decision.group_id)
         return _IncidentEvent.NONE, _MemberChange(frozenset(), 0)
 
     def _assign(self, conn: Connection, tickets: Sequence[NewTicket]) -> None:
@@ -369,6 +359,20 @@ def _open_incident(conn: Connection, group_id: str, now: float) -> str:
     return str(params["incident"])
 
 
+def _join_incident(conn: Connection, group_id: str) -> tuple[_IncidentEvent, _MemberChange]:
+    """The group's new tickets join its incident; a resolved incident reopens."""
+    incident = _incident_of_group(conn, group_id)
+    if incident is None:  # ATTACH is only decided for a group that has one
+        return _IncidentEvent.NONE, _MemberChange(frozenset(), 0)
+    _link_group(conn, incident, group_id)
+    head = _incident_head(conn, incident)
+    reopened = head.status == "resolved"
+    if reopened:
+        conn.execute(_REOPEN, {"id": incident})
+    event = _IncidentEvent.REOPENED if reopened else _IncidentEvent.NONE
+    return event, _settle_members(conn, incident, head.owner_ticket_id)
+
+
 def _link_group(conn: Connection, incident_id: str, group_id: str) -> None:
     """The group's tickets not in the incident yet (the new one, merged groups) join it."""
     conn.execute(
@@ -399,7 +403,7 @@ def _settle_members(conn: Connection, incident_id: str, owner: str | None) -> _M
     ).all()
     if not members:
         return _MemberChange(frozenset(), 0)
-    status = dict(members)
+    status: dict[str, str] = {str(t): str(s) for t, s in members}
     if owner not in status or status[owner] == "linked":
         holding = [t for t, s in members if s == "assigned"]
         waiting = [t for t, s in members if s == "waiting"]
