@@ -46,7 +46,8 @@ class Incidents:
         if status is not None and status not in STATUSES:
             raise BadPageRequest(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
         after = _decode(cursor, (float, str)) if cursor else None
-        where, params = ["1 = 1"], {"limit": limit + 1}
+        where: list[str] = ["1 = 1"]
+        params: dict[str, Any] = {"limit": limit + 1}
         if status:
             where.append("i.status = :status")
             params["status"] = status

@@ -20,11 +20,7 @@ answers).
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from enum import Enum
-from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -34,6 +30,16 @@ from smart_support.clock import Clock
 from smart_support.routing.dedup import DedupDecision, IncidentAction
 from smart_support.routing.skills import Agent, TicketNeed, assign_tickets, routing_category
 from smart_support.serving.database import Database, storable
+from smart_support.serving.incident_members import (
+    IncidentEvent,
+    MemberChange,
+    hand_over,
+    incident_head,
+    incident_of_group,
+    join_incident,
+    open_incident,
+    settle_members,
+)
 from smart_support.serving.outbox import OutboxMessage, add_messages
 from smart_support.serving.records import (
     DedupResult,
@@ -111,7 +117,7 @@ class TicketLedger:
             if row.status == "linked":  # a member that held nothing
                 return ResolveOutcome(ticket_id, "resolved", None, None)
             freed = row.agent_id if row.status == "assigned" else None
-            successor = _hand_over(conn, ticket_id, row) if row.incident_id else None
+            successor = hand_over(conn, ticket_id, row) if row.incident_id else None
             if successor is not None:
                 return ResolveOutcome(ticket_id, "resolved", freed, successor)
             next_assigned = self._assign_next_waiting(conn) if freed else None
@@ -125,7 +131,7 @@ class TicketLedger:
             with self._db.transaction(serialized=True) as conn:
                 self._window.refresh(conn, now)
                 known = _known_ids(conn, [t.ticket_id for t in tickets])
-                events: dict[str, _IncidentEvent] = {}
+                events: dict[str, IncidentEvent] = {}
                 linked: set[str] = set()
                 freed = 0
                 fresh = []
@@ -140,7 +146,7 @@ class TicketLedger:
                 for _ in range(freed):
                     self._assign_next_waiting(conn)
                 outcomes = [
-                    _outcome(conn, t.ticket_id, events.get(t.ticket_id, _IncidentEvent.NONE))
+                    _outcome(conn, t.ticket_id, events.get(t.ticket_id, IncidentEvent.NONE))
                     for t in tickets
                 ]
                 if messages_for is not None:
@@ -154,12 +160,12 @@ class TicketLedger:
 
     def _insert(
         self, conn: Connection, ticket: NewTicket, now: float
-    ) -> tuple[_IncidentEvent, _MemberChange]:
+    ) -> tuple[IncidentEvent, MemberChange]:
         """Store one ticket in its dedup group; what it did to the group's incident, and which
         members that linked (and how many agent slots it freed)."""
 
         def has_incident(group: str) -> bool:
-            return _incident_of_group(conn, group) is not None
+            return incident_of_group(conn, group) is not None
 
         vector = np.asarray(ticket.embedding, dtype=np.float32)
         outcome = self._window.dedup.observe(ticket.ticket_id, vector, now, has_incident)
@@ -186,21 +192,11 @@ class TicketLedger:
         ).scalar_one()
         self._window.ticket_seq = int(seq)
         if outcome.action is IncidentAction.CREATE:
-            incident = _open_incident(conn, decision.group_id, now)
-            return _IncidentEvent.OPENED, _settle_members(conn, incident, None)
+            incident = open_incident(conn, decision.group_id, now)
+            return IncidentEvent.OPENED, settle_members(conn, incident, None)
         if outcome.action is IncidentAction.ATTACH:
-            incident = _incident_of_group(conn, decision.group_id)
-            assert incident is not None  # ATTACH: the group has one
-            _link_group(conn, incident, decision.group_id)
-            head = _incident_head(conn, incident)
-            reopened = head.status == "resolved"
-            if reopened:
-                conn.execute(_REOPEN, {"id": incident})
-            return (
-                _IncidentEvent.REOPENED if reopened else _IncidentEvent.NONE,
-                _settle_members(conn, incident, head.owner_ticket_id),
-            )
-        return _IncidentEvent.NONE, _MemberChange(frozenset(), 0)
+            return join_incident(conn, decision.group_id)
+        return IncidentEvent.NONE, MemberChange(frozenset(), 0)
 
     def _assign(self, conn: Connection, tickets: Sequence[NewTicket]) -> None:
         needs = [
@@ -244,7 +240,7 @@ class TicketLedger:
         `messages_for` names the outbox messages of the resolution; they commit with it."""
         now = self._clock.now()
         with self._db.transaction(serialized=True) as conn:
-            head = _incident_head(conn, incident_id)
+            head = incident_head(conn, incident_id)
             if head is None:
                 raise KeyError(incident_id)
             if head.status == "resolved":
@@ -281,18 +277,6 @@ class TicketLedger:
         return resolution
 
 
-class _IncidentEvent(Enum):
-    NONE = "none"
-    OPENED = "opened"
-    REOPENED = "reopened"
-
-
-@dataclass(frozen=True)
-class _MemberChange:
-    linked: frozenset[str]  # tickets that became linked members
-    freed: int  # agent slots they held
-
-
 WAITING_PAGE = 64
 _WAITING = (
     "SELECT seq, ticket_id, routing_category, language, urgency FROM tickets "
@@ -302,11 +286,6 @@ _WAITING_FIRST = sa.text(_WAITING.format(after=""))
 _WAITING_AFTER = sa.text(
     _WAITING.format(after="AND (urgency < :urgency OR (urgency = :urgency AND seq > :seq))")
 )
-_REOPEN = sa.text(
-    "UPDATE incidents SET status = 'open', resolved_at = NULL WHERE incident_id = :id"
-)
-
-
 _INSERT_TICKET = sa.text(
     "INSERT INTO tickets (ticket_id, created_at, subject, category, routing_category, "
     "confidence, needs_review, urgency, model_used, language, status, group_id, "
@@ -366,12 +345,6 @@ def _set_assigned(conn: Connection, ticket_id: str, agent_id: str) -> None:
     )
 
 
-def _incident_of_group(conn: Connection, group_id: str) -> str | None:
-    return conn.execute(
-        sa.text("SELECT incident_id FROM incidents WHERE group_id = :group"), {"group": group_id}
-    ).scalar()
-
-
 def _record_merges(conn: Connection, decision: DedupDecision, now: float) -> None:
     for source in decision.merged_groups:
         params = {"into": decision.group_id, "source": source, "now": now}
@@ -387,103 +360,7 @@ def _record_merges(conn: Connection, decision: DedupDecision, now: float) -> Non
         )
 
 
-def _open_incident(conn: Connection, group_id: str, now: float) -> str:
-    title = conn.execute(
-        sa.text("SELECT subject FROM tickets WHERE group_id = :group ORDER BY seq LIMIT 1"),
-        {"group": group_id},
-    ).scalar_one()
-    params = {"incident": uuid.uuid4().hex, "group": group_id, "now": now, "title": title}
-    conn.execute(
-        sa.text(
-            "INSERT INTO incidents (incident_id, group_id, created_at, title, status) "
-            "VALUES (:incident, :group, :now, :title, 'open')"
-        ),
-        params,
-    )
-    conn.execute(
-        sa.text("UPDATE tickets SET incident_id = :incident WHERE group_id = :group"), params
-    )
-    return str(params["incident"])
-
-
-def _link_group(conn: Connection, incident_id: str, group_id: str) -> None:
-    """The group's tickets not in the incident yet (the new one, merged groups) join it."""
-    conn.execute(
-        sa.text(
-            "UPDATE tickets SET incident_id = :incident "
-            "WHERE group_id = :group AND incident_id IS NULL"
-        ),
-        {"incident": incident_id, "group": group_id},
-    )
-
-
-def _incident_head(conn: Connection, incident_id: str) -> Any:
-    return conn.execute(
-        sa.text("SELECT status, owner_ticket_id, title FROM incidents WHERE incident_id = :id"),
-        {"id": incident_id},
-    ).first()
-
-
-def _settle_members(conn: Connection, incident_id: str, owner: str | None) -> _MemberChange:
-    """Keep the owner while it is unresolved, else choose one (the earliest member holding a
-    slot, else the earliest unresolved one); link every other unresolved member."""
-    members = conn.execute(
-        sa.text(
-            "SELECT ticket_id, status FROM tickets WHERE incident_id = :id "
-            "AND status IN ('assigned', 'waiting', 'linked') ORDER BY seq"
-        ),
-        {"id": incident_id},
-    ).all()
-    if not members:
-        return _MemberChange(frozenset(), 0)
-    status = dict(members)
-    if owner not in status or status[owner] == "linked":
-        holding = [t for t, s in members if s == "assigned"]
-        waiting = [t for t, s in members if s == "waiting"]
-        owner = (holding or waiting or [members[0][0]])[0]
-        conn.execute(
-            sa.text("UPDATE incidents SET owner_ticket_id = :owner WHERE incident_id = :id"),
-            {"owner": owner, "id": incident_id},
-        )
-    joining = [t for t, s in members if t != owner and s != "linked"]
-    if joining:
-        conn.execute(
-            sa.text(
-                "UPDATE tickets SET status = 'linked', agent_id = NULL WHERE ticket_id IN :ids"
-            ).bindparams(sa.bindparam("ids", expanding=True)),
-            {"ids": joining},
-        )
-    freed = sum(status[t] == "assigned" for t in joining)
-    return _MemberChange(frozenset(joining), freed)
-
-
-def _hand_over(conn: Connection, ticket_id: str, row: Any) -> str | None:
-    """When `ticket_id` owned an open incident: its earliest linked member takes its slot or
-    queue place and becomes the owner; the new owner's id (None: not an owner, or no one)."""
-    head = _incident_head(conn, row.incident_id)
-    if head is None or head.status != "open" or head.owner_ticket_id != ticket_id:
-        return None
-    successor = conn.execute(
-        sa.text(
-            "SELECT ticket_id FROM tickets WHERE incident_id = :id AND status = 'linked' "
-            "ORDER BY seq LIMIT 1"
-        ),
-        {"id": row.incident_id},
-    ).scalar()
-    if successor is None:
-        return None
-    conn.execute(
-        sa.text("UPDATE tickets SET status = :status, agent_id = :agent WHERE ticket_id = :id"),
-        {"status": row.status, "agent": row.agent_id, "id": successor},
-    )
-    conn.execute(
-        sa.text("UPDATE incidents SET owner_ticket_id = :owner WHERE incident_id = :id"),
-        {"owner": successor, "id": row.incident_id},
-    )
-    return str(successor)
-
-
-def _outcome(conn: Connection, ticket_id: str, event: _IncidentEvent) -> RoutingOutcome:
+def _outcome(conn: Connection, ticket_id: str, event: IncidentEvent) -> RoutingOutcome:
     """A linked member reports the agent of its incident's owner (who works the incident)."""
     row = conn.execute(
         sa.text(
@@ -502,6 +379,6 @@ def _outcome(conn: Connection, ticket_id: str, event: _IncidentEvent) -> Routing
         agent_id=None if waiting else agent,
         queue_position=queue_position(conn, row.urgency, row.seq) if waiting else None,
         dedup=DedupResult(bool(row.is_duplicate), row.incident_id, row.similarity),
-        incident_created=event is _IncidentEvent.OPENED,
-        incident_reopened=event is _IncidentEvent.REOPENED,
+        incident_created=event is IncidentEvent.OPENED,
+        incident_reopened=event is IncidentEvent.REOPENED,
     )

@@ -66,19 +66,54 @@ def downgrade() -> None:
 
 
 def _ticket_statuses(check: str) -> None:
-    """Replace the `ticket_status` CHECK constraint (SQLite: by copying the table; its
-    AUTOINCREMENT counter carries over since the copy keeps every `seq`)."""
+    """Replace the CHECK constraint on a ticket's status. SQLite copies the table into one
+    built from `_tickets(check)`, not from reflection: a state file from before migrations has
+    an unnamed constraint that reflection cannot drop. The copy keeps every `seq`, so the
+    AUTOINCREMENT counter carries over."""
     if op.get_bind().dialect.name == "postgresql":
         op.drop_constraint("ticket_status", "tickets", type_="check")
         op.create_check_constraint("ticket_status", "tickets", check)
         return
-    with op.batch_alter_table(
+    with op.batch_alter_table("tickets", recreate="always", copy_from=_tickets(check)):
+        pass
+
+
+def _tickets(check: str) -> sa.Table:
+    """The tickets table of revision 0001 with `check` on its status."""
+    seq = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    table = sa.Table(
         "tickets",
-        recreate="always",
-        table_kwargs={"sqlite_autoincrement": True},
-    ) as batch:
-        batch.drop_constraint("ticket_status", type_="check")
-        batch.create_check_constraint("ticket_status", check)
+        sa.MetaData(),
+        sa.Column("seq", seq, primary_key=True, autoincrement=True),
+        sa.Column("ticket_id", sa.Text(), nullable=False, unique=True),
+        sa.Column("created_at", sa.Double(), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("category", sa.Text(), nullable=False),
+        sa.Column("routing_category", sa.Text(), nullable=False),
+        sa.Column("confidence", sa.Double(), nullable=False),
+        sa.Column("needs_review", sa.Boolean(), nullable=False),
+        sa.Column("urgency", sa.Double(), nullable=False),
+        sa.Column("model_used", sa.Text(), nullable=False),
+        sa.Column("language", sa.Text(), nullable=False),
+        sa.Column("agent_id", sa.Text()),
+        sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("group_id", sa.Text(), nullable=False),
+        sa.Column("incident_id", sa.Text()),
+        sa.Column("is_duplicate", sa.Boolean(), nullable=False),
+        sa.Column("similarity", sa.Double(), nullable=False),
+        sa.Column("embedding", sa.LargeBinary(), nullable=False),
+        sa.Column("resolved_at", sa.Double()),
+        sa.CheckConstraint(check, name="ticket_status"),
+        sqlite_autoincrement=True,
+    )
+    c = table.c
+    sa.Index("tickets_by_time", c.created_at)
+    sa.Index("tickets_by_agent", c.status, c.agent_id)
+    sa.Index("tickets_waiting", c.status, c.urgency.desc(), c.seq)
+    sa.Index("tickets_by_group", c.group_id)
+    sa.Index("tickets_by_incident", c.incident_id)
+    sa.Index("tickets_review", c.needs_review, c.created_at)
+    return table
 
 
 BUCKETS = 1024  # a power of two: urgency * BUCKETS is exact, so buckets and ranges agree

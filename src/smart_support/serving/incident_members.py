@@ -1,0 +1,154 @@
+"""Incidents own their tickets: an open incident's one owner ticket and its linked members.
+
+An open incident has one owner ticket, the one member that holds an agent slot (or a place in
+the waiting queue); every other unresolved member is 'linked': it holds no slot and no queue
+place. The ticket ledger calls these inside its serialized routing and resolve transactions
+(see `ledger.py` for the policy as a whole); freeing and filling slots stays the ledger's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+
+class IncidentEvent(Enum):
+    """What a routed ticket did to its group's incident (one webhook message each)."""
+
+    NONE = "none"
+    OPENED = "opened"
+    REOPENED = "reopened"
+
+
+@dataclass(frozen=True)
+class MemberChange:
+    """Members that lost their own slot or queue place to the incident's owner."""
+
+    linked: frozenset[str]  # tickets that became linked members
+    freed: int  # agent slots they held
+
+
+_REOPEN = sa.text(
+    "UPDATE incidents SET status = 'open', resolved_at = NULL WHERE incident_id = :id"
+)
+
+
+def incident_of_group(conn: Connection, group_id: str) -> str | None:
+    return conn.execute(
+        sa.text("SELECT incident_id FROM incidents WHERE group_id = :group"), {"group": group_id}
+    ).scalar()
+
+
+def open_incident(conn: Connection, group_id: str, now: float) -> str:
+    title = conn.execute(
+        sa.text("SELECT subject FROM tickets WHERE group_id = :group ORDER BY seq LIMIT 1"),
+        {"group": group_id},
+    ).scalar_one()
+    params = {"incident": uuid.uuid4().hex, "group": group_id, "now": now, "title": title}
+    conn.execute(
+        sa.text(
+            "INSERT INTO incidents (incident_id, group_id, created_at, title, status) "
+            "VALUES (:incident, :group, :now, :title, 'open')"
+        ),
+        params,
+    )
+    conn.execute(
+        sa.text("UPDATE tickets SET incident_id = :incident WHERE group_id = :group"), params
+    )
+    return str(params["incident"])
+
+
+def join_incident(conn: Connection, group_id: str) -> tuple[IncidentEvent, MemberChange]:
+    """The group's new tickets join its incident; a resolved incident reopens."""
+    incident = incident_of_group(conn, group_id)
+    if incident is None:  # ATTACH is only decided for a group that has one
+        return IncidentEvent.NONE, MemberChange(frozenset(), 0)
+    _link_group(conn, incident, group_id)
+    head = incident_head(conn, incident)
+    reopened = head.status == "resolved"
+    if reopened:
+        conn.execute(_REOPEN, {"id": incident})
+    event = IncidentEvent.REOPENED if reopened else IncidentEvent.NONE
+    return event, settle_members(conn, incident, head.owner_ticket_id)
+
+
+def _link_group(conn: Connection, incident_id: str, group_id: str) -> None:
+    """The group's tickets not in the incident yet (the new one, merged groups) join it."""
+    conn.execute(
+        sa.text(
+            "UPDATE tickets SET incident_id = :incident "
+            "WHERE group_id = :group AND incident_id IS NULL"
+        ),
+        {"incident": incident_id, "group": group_id},
+    )
+
+
+def incident_head(conn: Connection, incident_id: str) -> Any:
+    return conn.execute(
+        sa.text("SELECT status, owner_ticket_id, title FROM incidents WHERE incident_id = :id"),
+        {"id": incident_id},
+    ).first()
+
+
+def settle_members(conn: Connection, incident_id: str, owner: str | None) -> MemberChange:
+    """Keep the owner while it is unresolved, else choose one (the earliest member holding a
+    slot, else the earliest unresolved one); link every other unresolved member."""
+    members = conn.execute(
+        sa.text(
+            "SELECT ticket_id, status FROM tickets WHERE incident_id = :id "
+            "AND status IN ('assigned', 'waiting', 'linked') ORDER BY seq"
+        ),
+        {"id": incident_id},
+    ).all()
+    if not members:
+        return MemberChange(frozenset(), 0)
+    status: dict[str, str] = {str(t): str(s) for t, s in members}
+    if owner not in status or status[owner] == "linked":
+        holding = [t for t, s in members if s == "assigned"]
+        waiting = [t for t, s in members if s == "waiting"]
+        owner = (holding or waiting or [members[0][0]])[0]
+        conn.execute(
+            sa.text("UPDATE incidents SET owner_ticket_id = :owner WHERE incident_id = :id"),
+            {"owner": owner, "id": incident_id},
+        )
+    joining = [t for t, s in members if t != owner and s != "linked"]
+    if joining:
+        conn.execute(
+            sa.text(
+                "UPDATE tickets SET status = 'linked', agent_id = NULL WHERE ticket_id IN :ids"
+            ).bindparams(sa.bindparam("ids", expanding=True)),
+            {"ids": joining},
+        )
+    freed = sum(status[t] == "assigned" for t in joining)
+    return MemberChange(frozenset(joining), freed)
+
+
+def hand_over(conn: Connection, ticket_id: str, row: Any) -> str | None:
+    """When `ticket_id` owned an open incident: its earliest linked member takes its slot or
+    queue place and becomes the owner; the new owner's id (None: not an owner, or no one)."""
+    head = incident_head(conn, row.incident_id)
+    if head is None or head.status != "open" or head.owner_ticket_id != ticket_id:
+        return None
+    successor = conn.execute(
+        sa.text(
+            "SELECT ticket_id FROM tickets WHERE incident_id = :id AND status = 'linked' "
+            "ORDER BY seq LIMIT 1"
+        ),
+        {"id": row.incident_id},
+    ).scalar()
+    if successor is None:
+        return None
+    conn.execute(
+        sa.text("UPDATE tickets SET status = :status, agent_id = :agent WHERE ticket_id = :id"),
+        {"status": row.status, "agent": row.agent_id, "id": successor},
+    )
+    conn.execute(
+        sa.text("UPDATE incidents SET owner_ticket_id = :owner WHERE incident_id = :id"),
+        {"owner": successor, "id": row.incident_id},
+    )
+    return str(successor)
