@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import re
 import tempfile
@@ -79,8 +80,11 @@ def background_ticket(rng: random.Random) -> dict[str, str]:
 
 
 class Driver:
-    def __init__(self, url: str, duration_s: float, rate: float, seed: int = 0) -> None:
+    def __init__(
+        self, url: str, duration_s: float, rate: float, seed: int = 0, api_key: str | None = None
+    ) -> None:
         self.url = url
+        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.duration_s = duration_s
         self.rate = rate
         self.rng = random.Random(seed)
@@ -138,7 +142,9 @@ class Driver:
 
     async def run(self) -> None:
         limits = httpx.Limits(max_connections=64)
-        async with httpx.AsyncClient(base_url=self.url, timeout=60, limits=limits) as http:
+        async with httpx.AsyncClient(
+            base_url=self.url, timeout=60, limits=limits, headers=self.headers
+        ) as http:
             stop = asyncio.Event()
             watcher = asyncio.create_task(self.watch_agents(http, stop))
             tasks = []
@@ -206,11 +212,15 @@ class Driver:
 
 
 def run_loadtest(
-    duration_s: float, rate: float, url: str | None = None, seed: int = 0
+    duration_s: float,
+    rate: float,
+    url: str | None = None,
+    seed: int = 0,
+    api_key: str | None = None,
 ) -> dict[str, Any]:
     """Against `url`, or a fresh `bentoml serve` with an empty store when `url` is None."""
     if url:
-        driver = Driver(url, duration_s, rate, seed)
+        driver = Driver(url, duration_s, rate, seed, api_key)
         asyncio.run(driver.run())
         return driver.summary()
     from smart_support.serving.local_server import LocalServer
@@ -226,8 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of traffic")
     parser.add_argument("--rate", type=float, default=5.0, help="requests per second")
     parser.add_argument("--url", help="an already running service (default: start one)")
+    parser.add_argument(
+        "--api-key", default=os.environ.get("SMART_SUPPORT_API_KEY"), help="an admin key"
+    )
     args = parser.parse_args(argv)
-    summary = run_loadtest(args.duration, args.rate, args.url)
+    summary = run_loadtest(args.duration, args.rate, args.url, api_key=args.api_key)
     print(write_json("loadtest.json", summary))
     for key in ("tickets_sent", "stats_total", "responses", "latency", "incidents", "failures"):
         print(f"{key}: {summary[key]}")

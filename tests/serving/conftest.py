@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 from smart_support.config import compose_config, to_dict
 from smart_support.evaluation.evaluate import evaluate_model
 from smart_support.models.pyfunc import log_router_model
+from smart_support.serving.access import hash_key
 from smart_support.tracking.packaging import import_registered
 from smart_support.tracking.registry import register_models
 from tests.helpers import fit
@@ -51,6 +52,26 @@ def bento_models(tracking, tiny_splits) -> dict[str, Any]:
     return imported
 
 
+# API keys of the test services (their hashes go in SMART_SUPPORT_API_KEYS, as in production).
+KEYS = {
+    "admin": "test-admin-key",
+    "router": "test-router-key",
+    "other_router": "test-other-router-key",
+    "agent": "test-agent-key",
+    "flood": "test-flood-key",  # an agent key only the rate-limit test spends
+}
+ROLES = {"admin": "admin", "router": "router", "other_router": "router", "agent": "agent"}
+ROLES["flood"] = "agent"
+
+
+def keys_env() -> str:
+    return ",".join(f"{hash_key(KEYS[name])}:{role}" for name, role in ROLES.items())
+
+
+def bearer(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {KEYS[name]}"}
+
+
 def write_params(path: Path, store: Path, **serve: Any) -> Path:
     cfg = to_dict(compose_config())
     cfg["serve"]["store"]["path"] = str(store)
@@ -69,11 +90,18 @@ def client(bento_models, tmp_path_factory) -> Iterator[Any]:
     from starlette.testclient import TestClient
 
     root = tmp_path_factory.mktemp("service")
-    os.environ["SMART_SUPPORT_PARAMS"] = str(write_params(root / "params.yaml", root / "state.db"))
+    params = write_params(
+        root / "params.yaml", root / "state.db", limits={"rate_per_s": 50, "burst": 200}
+    )
+    os.environ["SMART_SUPPORT_PARAMS"] = str(params)
     os.environ["SMART_SUPPORT_FAULT_INJECTION"] = "1"
+    os.environ["SMART_SUPPORT_API_KEYS"] = keys_env()
     from bentos.service import SmartSupport
 
-    with TestClient(SmartSupport.to_asgi()) as test_client:
+    # An admin key by default (tests of roles send their own); a Host the service allows.
+    with TestClient(
+        SmartSupport.to_asgi(), base_url="http://localhost:3000", headers=bearer("admin")
+    ) as test_client:
         yield test_client
 
 

@@ -59,6 +59,7 @@ def build_model_router(
         slow_calls_to_open=settings.breaker.slow_calls_to_open,
         cooldown_s=settings.breaker.cooldown_s,
         on_trip=lambda: store.increment("breaker_trips"),
+        batch_ticket_s=settings.breaker.batch_ticket_ms / 1000.0,
     )
     router = ModelRouter(
         champion,
@@ -71,6 +72,7 @@ def build_model_router(
             parallel=settings.encoder_parallel,
         ),
         info={"champion": champion_info, "fallback": fallback_info},
+        max_pending_calls=settings.breaker.max_pending_calls,
     )
     router.warm_up()
     log.info("serving %s (champion) and %s (fallback)", champion_info.source, fallback_info.source)

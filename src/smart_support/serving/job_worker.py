@@ -14,6 +14,9 @@ from smart_support.serving.ticket_service import InputError, TicketService
 
 log = logging.getLogger(__name__)
 
+JOB_OWNER = "_owner"  # payload key: the submitting API key's id (not part of the ticket)
+OPEN_JOBS = "jobs_open"  # store counter: jobs queued or running (the async queue's depth)
+
 
 class JobWorker:
     def __init__(self, store: Store, service: TicketService, poll_interval_s: float = 0.2) -> None:
@@ -29,11 +32,12 @@ class JobWorker:
         if job is None:
             return False
         try:
-            ticket = TicketIn.model_validate(job.payload)
+            fields = {k: v for k, v in job.payload.items() if k != JOB_OWNER}
+            ticket = TicketIn.model_validate(fields)
             # The job id is the ticket id: a job re-run after a crash finds its routing stored.
             result = self.service.route([ticket], ticket_ids=[job.job_id])[0]
         except (ValidationError, InputError) as exc:
-            self.store.fail_job(job.job_id, str(exc))
+            self._finished(self.store.fail_job(job.job_id, str(exc)))
         except Exception:  # noqa: BLE001 - e.g. the classifier is restarting or shutting down
             # Not the ticket's fault: treat it like a crash. The job stays leased and is claimed
             # again when the lease expires (here or after a restart); after `max_attempts` leases
@@ -42,8 +46,13 @@ class JobWorker:
             log.exception("job %s: routing failed; it is retried after its lease", job.job_id)
             return False
         else:
-            self.store.complete_job(job.job_id, result)
+            self._finished(self.store.complete_job(job.job_id, result))
         return True
+
+    def _finished(self, first_time: bool) -> None:
+        """One job fewer in the queue (only the call that finished it counts it)."""
+        if first_time:
+            self.store.increment(OPEN_JOBS, -1)
 
     def drain(self) -> int:
         """Process jobs until none is queued (tests); returns how many ran."""

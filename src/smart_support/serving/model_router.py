@@ -8,9 +8,11 @@ the thread that is not busy with the dedup embedding.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +55,13 @@ class ModelInfo:
 
 
 class ModelRouter:
-    """Champion (primary) → fallback switch; `delay_s` injects latency for fault tests."""
+    """Champion (primary) → fallback switch; `delay_s` injects latency for fault tests.
+
+    The champion runs on its own threads and is waited for only until the breaker's deadline:
+    a slow or hung champion costs a request at most that long, then the fallback answers (and
+    the call counts towards opening the breaker). At most `max_pending_calls` champion calls
+    run at once; with all of them stuck, the fallback answers at once.
+    """
 
     def __init__(
         self,
@@ -62,19 +70,38 @@ class ModelRouter:
         breaker: CircuitBreaker,
         dedup_embedder: Embedder,
         info: dict[str, ModelInfo] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         timer: Callable[[], float] = time.perf_counter,
+        max_pending_calls: int = 8,
     ) -> None:
         self.champion = champion
         self.fallback = fallback
         self.breaker = breaker
         self.embedder = dedup_embedder
         self.info = info or {}
-        self.delay_s = 0.0
-        self._sleep = sleep
+        self._delay_s = 0.0
+        self._fault_cleared = threading.Event()
+        self._sleep = sleep or self._injected_wait
         self._timer = timer
         self._shared_vectors = _same_encoder(champion, dedup_embedder)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="prediction")
+        self._champion_pool = ThreadPoolExecutor(max_pending_calls, thread_name_prefix="champion")
+        self._free_slots = threading.BoundedSemaphore(max_pending_calls)
+
+    @property
+    def delay_s(self) -> float:
+        return self._delay_s
+
+    @delay_s.setter
+    def delay_s(self, seconds: float) -> None:
+        """Injected champion latency; clearing it also wakes the calls still sleeping."""
+        self._delay_s = seconds
+        if seconds <= 0:
+            self._fault_cleared.set()
+            self._fault_cleared = threading.Event()
+
+    def _injected_wait(self, seconds: float) -> None:
+        self._fault_cleared.wait(seconds)
 
     def classify(self, texts: Sequence[str]) -> list[Classified]:
         texts = list(texts)
@@ -105,18 +132,51 @@ class ModelRouter:
 
     def _predict(self, texts: list[str], embeddings: np.ndarray | None) -> tuple[Prediction, str]:
         if self.breaker.allow_primary():
-            start = self._timer()
-            try:
-                if self.delay_s > 0:
-                    self._sleep(self.delay_s)
-                prediction = self.champion.predict(texts, embeddings)
-            except Exception:  # noqa: BLE001 - a failing champion must not fail the route
-                log.exception("champion %s failed; routing by the fallback", self.champion.name)
-                self.breaker.record(self._timer() - start, failed=True)
-            else:
-                self.breaker.record((self._timer() - start) / len(texts))
+            prediction = self._champion_within_deadline(texts, embeddings)
+            if prediction is not None:
                 return prediction, self.champion.name
         return self.fallback.predict(texts), self.fallback.name
+
+    def _champion_within_deadline(
+        self, texts: list[str], embeddings: np.ndarray | None
+    ) -> Prediction | None:
+        """The champion's prediction, or None when it failed, was late or had no free thread
+        (each of which the breaker counts as a slow call)."""
+        n = len(texts)
+        deadline = self.breaker.deadline_s(n)
+        if not self._free_slots.acquire(blocking=False):
+            log.warning("champion %s: every call slot is busy; fallback", self.champion.name)
+            self.breaker.record(deadline, failed=True, batch_size=n)
+            return None
+        start = self._timer()
+        try:
+            future = self._champion_pool.submit(self._run_champion, texts, embeddings)
+        except RuntimeError:  # the pool is shut down (the worker is stopping)
+            self._free_slots.release()
+            raise
+        future.add_done_callback(lambda _: self._free_slots.release())
+        try:
+            prediction = future.result(timeout=deadline)
+        except FutureTimeout:
+            log.warning(
+                "champion %s: no answer for %d ticket(s) within %.0f ms; fallback",
+                self.champion.name,
+                n,
+                deadline * 1000,
+            )
+            self.breaker.record(self._timer() - start, failed=True, batch_size=n)
+            return None
+        except Exception:  # noqa: BLE001 - a failing champion must not fail the route
+            log.exception("champion %s failed; routing by the fallback", self.champion.name)
+            self.breaker.record(self._timer() - start, failed=True, batch_size=n)
+            return None
+        self.breaker.record(self._timer() - start, batch_size=n)
+        return prediction
+
+    def _run_champion(self, texts: list[str], embeddings: np.ndarray | None) -> Prediction:
+        if self.delay_s > 0:
+            self._sleep(self.delay_s)
+        return self.champion.predict(texts, embeddings)
 
     def warm_up(self) -> None:
         """Run every model once so the first request costs what the rest cost."""
