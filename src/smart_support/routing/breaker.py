@@ -133,8 +133,8 @@ class CircuitBreaker:
             }
 
     def _open(self) -> bool:
-        self._state = BreakerState.OPEN
         self._opened_at = self._clock.now()
+        self._state = BreakerState.OPEN
         self._slow_in_a_row = 0
         self._trips += 1
         return True
