@@ -11,9 +11,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,6 +45,14 @@ class Classified:
     model_used: str
     embedding: np.ndarray
     language: str  # detected (ISO 639-1 or "unknown"); a language the client gives wins
+
+
+@dataclass
+class _ChampionCall:
+    size: int  # tickets
+    started: float  # by the injected timer (the latency the breaker judges)
+    started_monotonic: float  # real time (how long to wait)
+    future: Future[tuple[Prediction, float]] = field(default_factory=Future)
 
 
 @dataclass
@@ -112,12 +120,14 @@ class ModelRouter:
             prediction, used = self._predict(texts, vectors)
             languages = _languages(texts)
         else:
-            # Independent: the prediction and languages (Python, holding the GIL) run on the pool
-            # while this thread embeds; ONNX Runtime releases the GIL once its run starts. (The
-            # other way round, the encoder's thread waits for the GIL until the prediction ends.)
-            pending = self._pool.submit(lambda: (self._predict(texts, None), _languages(texts)))
+            # Independent: the champion (its own threads) and the languages (the pool; Python,
+            # holding the GIL) run while this thread embeds; ONNX Runtime releases the GIL once
+            # its run starts. (The other way round, the encoder's thread waits for the GIL.)
+            call = self._start_champion(texts, None)
+            pending_languages = self._pool.submit(_languages, texts)
             vectors = self.embedder.encode(texts)
-            (prediction, used), languages = pending.result()
+            prediction, used = self._finish(call, texts)
+            languages = pending_languages.result()
         return [
             Classified(
                 category=prediction.categories[i],
@@ -131,52 +141,66 @@ class ModelRouter:
         ]
 
     def _predict(self, texts: list[str], embeddings: np.ndarray | None) -> tuple[Prediction, str]:
-        if self.breaker.allow_primary():
-            prediction = self._champion_within_deadline(texts, embeddings)
-            if prediction is not None:
-                return prediction, self.champion.name
-        return self.fallback.predict(texts), self.fallback.name
+        return self._finish(self._start_champion(texts, embeddings), texts)
 
-    def _champion_within_deadline(
+    def _start_champion(
         self, texts: list[str], embeddings: np.ndarray | None
-    ) -> Prediction | None:
-        """The champion's prediction, or None when it failed, was late or had no free thread
-        (each of which the breaker counts as a slow call)."""
+    ) -> _ChampionCall | None:
+        """The champion's call, started on its threads; None when the breaker is open or every
+        champion thread is taken (which the breaker counts as a slow call)."""
+        if not self.breaker.allow_primary():
+            return None
         n = len(texts)
-        deadline = self.breaker.deadline_s(n)
         if not self._free_slots.acquire(blocking=False):
             log.warning("champion %s: every call slot is busy; fallback", self.champion.name)
-            self.breaker.record(deadline, failed=True, batch_size=n)
+            self.breaker.record(self.breaker.deadline_s(n), failed=True, batch_size=n)
             return None
-        start = self._timer()
+        call = _ChampionCall(n, self._timer(), time.monotonic())
         try:
-            future = self._champion_pool.submit(self._run_champion, texts, embeddings)
+            call.future = self._champion_pool.submit(self._run_champion, texts, embeddings)
         except RuntimeError:  # the pool is shut down (the worker is stopping)
             self._free_slots.release()
             raise
-        future.add_done_callback(lambda _: self._free_slots.release())
+        call.future.add_done_callback(lambda _: self._free_slots.release())
+        return call
+
+    def _finish(self, call: _ChampionCall | None, texts: list[str]) -> tuple[Prediction, str]:
+        prediction = self._champion_result(call) if call is not None else None
+        if prediction is not None:
+            return prediction, self.champion.name
+        return self.fallback.predict(texts), self.fallback.name
+
+    def _champion_result(self, call: _ChampionCall) -> Prediction | None:
+        """The champion's prediction if it arrives by the deadline (real time from its start);
+        None when it failed or was late, each counted by the breaker as a slow call."""
+        deadline = self.breaker.deadline_s(call.size)
+        remaining = max(0.0, deadline - (time.monotonic() - call.started_monotonic))
         try:
-            prediction = future.result(timeout=deadline)
+            prediction, took = call.future.result(timeout=remaining)
         except FutureTimeout:
             log.warning(
                 "champion %s: no answer for %d ticket(s) within %.0f ms; fallback",
                 self.champion.name,
-                n,
+                call.size,
                 deadline * 1000,
             )
-            self.breaker.record(self._timer() - start, failed=True, batch_size=n)
+            self.breaker.record(self._timer() - call.started, failed=True, batch_size=call.size)
             return None
         except Exception:  # noqa: BLE001 - a failing champion must not fail the route
             log.exception("champion %s failed; routing by the fallback", self.champion.name)
-            self.breaker.record(self._timer() - start, failed=True, batch_size=n)
+            self.breaker.record(self._timer() - call.started, failed=True, batch_size=call.size)
             return None
-        self.breaker.record(self._timer() - start, batch_size=n)
+        self.breaker.record(took, batch_size=call.size)  # its own time, not the wait's
         return prediction
 
-    def _run_champion(self, texts: list[str], embeddings: np.ndarray | None) -> Prediction:
+    def _run_champion(
+        self, texts: list[str], embeddings: np.ndarray | None
+    ) -> tuple[Prediction, float]:
+        """The prediction and how long it took (the injected delay included)."""
+        start = self._timer()
         if self.delay_s > 0:
             self._sleep(self.delay_s)
-        return self.champion.predict(texts, embeddings)
+        return self.champion.predict(texts, embeddings), self._timer() - start
 
     def warm_up(self) -> None:
         """Run every model once so the first request costs what the rest cost."""
