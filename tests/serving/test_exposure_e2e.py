@@ -45,13 +45,18 @@ def test_a_hung_champion_keeps_route_fast_and_the_breaker_recovers(bento_models,
             used = response.json().get("model_used", "") if response.status_code == 200 else ""
             return response.status_code, time.perf_counter() - start, used
 
-        with ThreadPoolExecutor(4) as pool:  # 4 clients at once, 60 requests
-            results = list(pool.map(timed, range(60)))
+        with ThreadPoolExecutor(2) as pool:  # 2 clients at once (2 cores), 160 requests
+            results = list(pool.map(timed, range(160)))
         statuses = Counter(status for status, _, _ in results)
         latencies = [seconds for _, seconds, _ in results]
-        print(f"hung champion: {statuses}, p95 {p95(latencies):.3f} s, max {max(latencies):.3f} s")
-        assert statuses == {200: 60}
+        print(
+            f"hung champion: {dict(statuses)}, p50 {statistics.median(latencies):.3f} s, "
+            f"p95 {p95(latencies):.3f} s, max {max(latencies):.3f} s"
+        )
+        assert statuses == {200: 160}
         assert p95(latencies) < 1.0
+        # the onset: the first calls wait out one deadline while BentoML's batcher adapts
+        assert max(latencies) < 5.0
         assert {used for _, _, used in results} == {"m1"}  # the fallback answered every one
         assert http.get("/health").json()["breaker"]["state"] == "open"
 

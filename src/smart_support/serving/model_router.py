@@ -67,8 +67,11 @@ class ModelRouter:
 
     The champion runs on its own threads and is waited for only until the breaker's deadline:
     a slow or hung champion costs a request at most that long, then the fallback answers (and
-    the call counts towards opening the breaker). At most `max_pending_calls` champion calls
-    run at once; with all of them stuck, the fallback answers at once.
+    the call counts towards opening the breaker). While a call is past its deadline and still
+    running, new calls do not wait for the champion at all: the fallback answers at once and
+    each counts as slow, so a hung champion opens the breaker after one deadline, not
+    `slow_calls_to_open` of them in a row (BentoML's batcher runs those one after another).
+    At most `max_pending_calls` champion calls run at once.
     """
 
     def __init__(
@@ -95,6 +98,8 @@ class ModelRouter:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="prediction")
         self._champion_pool = ThreadPoolExecutor(max_pending_calls, thread_name_prefix="champion")
         self._free_slots = threading.BoundedSemaphore(max_pending_calls)
+        self._overdue = 0  # champion calls past their deadline and still running
+        self._overdue_lock = threading.Lock()
 
     @property
     def delay_s(self) -> float:
@@ -151,6 +156,9 @@ class ModelRouter:
         if not self.breaker.allow_primary():
             return None
         n = len(texts)
+        if self._overdue:  # a call already hangs: this one would only wait its deadline too
+            self.breaker.record(self.breaker.deadline_s(n), failed=True, batch_size=n)
+            return None
         if not self._free_slots.acquire(blocking=False):
             log.warning("champion %s: every call slot is busy; fallback", self.champion.name)
             self.breaker.record(self.breaker.deadline_s(n), failed=True, batch_size=n)
@@ -178,6 +186,7 @@ class ModelRouter:
         try:
             prediction, took = call.future.result(timeout=remaining)
         except FutureTimeout:
+            self._mark_overdue(call.future)
             log.warning(
                 "champion %s: no answer for %d ticket(s) within %.0f ms; fallback",
                 self.champion.name,
@@ -192,6 +201,17 @@ class ModelRouter:
             return None
         self.breaker.record(took, batch_size=call.size)  # its own time, not the wait's
         return prediction
+
+    def _mark_overdue(self, future: Future[tuple[Prediction, float]]) -> None:
+        """Until this call ends, new calls go to the fallback at once (and count as slow)."""
+        with self._overdue_lock:
+            self._overdue += 1
+
+        def done(_: object) -> None:
+            with self._overdue_lock:
+                self._overdue -= 1
+
+        future.add_done_callback(done)
 
     def _run_champion(
         self, texts: list[str], embeddings: np.ndarray | None
