@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,16 @@ def keys_env() -> str:
 
 def bearer(name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {KEYS[name]}"}
+
+
+def jobs_not_done(http: Any, job_ids: list[str], timeout_s: float) -> set[str]:
+    """Poll `GET /route/async/{id}` until every job is done or `timeout_s` passed."""
+    deadline = time.monotonic() + timeout_s
+    pending = set(job_ids)
+    while pending and time.monotonic() < deadline:
+        pending = {j for j in pending if http.get(f"/route/async/{j}").json()["status"] != "done"}
+        time.sleep(0.3)
+    return pending
 
 
 def write_params(path: Path, store: Path, **serve: Any) -> Path:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from smart_support.serving.local_server import LocalServer
-from tests.serving.conftest import bearer, keys_env, write_params
+from tests.serving.conftest import bearer, jobs_not_done, keys_env, write_params
 
 pytestmark = pytest.mark.e2e
 
@@ -101,13 +101,7 @@ def test_traffic_past_the_limits_gets_429s_never_5xx_then_recovers(bento_models,
         time.sleep(max(int(r.headers["retry-after"]) for r in refused))
         assert http.post("/route", json=TICKET).status_code == 200  # recovered
         accepted = [r.json()["job_id"] for r in responses if r.status_code == 202]
-        deadline = time.monotonic() + 60
-        pending = set(accepted)
-        while pending and time.monotonic() < deadline:
-            pending = {
-                j for j in pending if http.get(f"/route/async/{j}").json()["status"] != "done"
-            }
-            time.sleep(0.3)
+        pending = jobs_not_done(http, accepted, timeout_s=60)
         assert not pending, f"{len(pending)} accepted jobs not done"
         assert http.post("/route/async", json=TICKET).status_code == 202  # the queue drained
 
