@@ -29,11 +29,20 @@ def listening_addresses(pid: int | None = None) -> list[str]:
 
 
 def refuse_open_network(settings: ServeSettings, addresses: list[str] | None = None) -> None:
+    """At start-up: without API keys, warn loudly on loopback and refuse any other address."""
+    if KeyRing.from_env(settings.security.api_keys_file).configured:
+        return
     addresses = listening_addresses() if addresses is None else addresses
     exposed = [a for a in addresses if not is_loopback(a)]
     if not exposed or settings.security.allow_open_network:
-        return
-    if KeyRing.from_env(settings.security.api_keys_file).configured:
+        log.warning(
+            "\n%s\nNO API KEYS CONFIGURED: every endpoint is open to anyone who can reach %s. "
+            "Set SMART_SUPPORT_API_KEYS or SMART_SUPPORT_API_KEYS_FILE (docs/api.md) before "
+            "serving anything but loopback.\n%s",
+            "!" * 78,
+            ", ".join(sorted(set(addresses))) or "this service",
+            "!" * 78,
+        )
         return
     raise OpenNetworkError(
         f"refusing to serve {', '.join(sorted(set(exposed)))} without API keys: set "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +20,6 @@ from smart_support.serving.settings import ServeSettings, limit_threads
 from smart_support.serving.store import StateStore
 from smart_support.serving.ticket_service import Classify, InputError, TicketService
 
-log = logging.getLogger(__name__)
 
 ENV_PARAMS = "SMART_SUPPORT_PARAMS"
 ENV_STORE = "SMART_SUPPORT_STORE"
@@ -182,15 +180,8 @@ def _lookup(kind: str, ident: str, get: Callable[[str], Any]) -> Any:
 
 
 def build_edge_policy(settings: ServeSettings | None = None) -> EdgePolicy:
-    """The front door's policy from conf/serve and the environment (keys never in conf/)."""
+    """The front door's policy from conf/serve and the environment (keys never in conf/); the
+    start-up check and warning about missing keys are serving/exposure.py's."""
     settings = settings or load_serve_settings()
     keys = KeyRing.from_env(settings.security.api_keys_file)
-    if not keys.configured:
-        log.warning(
-            "\n%s\nNO API KEYS CONFIGURED: every endpoint is open to anyone who can reach this "
-            "port. Set SMART_SUPPORT_API_KEYS or SMART_SUPPORT_API_KEYS_FILE (docs/api.md) "
-            "before serving anything but loopback.\n%s",
-            "!" * 78,
-            "!" * 78,
-        )
     return EdgePolicy(settings.security, settings.limits, keys)
