@@ -20,7 +20,6 @@ from smart_support.serving.settings import ServeSettings, limit_threads
 from smart_support.serving.store import StateStore
 from smart_support.serving.ticket_service import Classify, InputError, TicketService
 
-
 ENV_PARAMS = "SMART_SUPPORT_PARAMS"
 ENV_STORE = "SMART_SUPPORT_STORE"
 ENV_WEBHOOK = "SMART_SUPPORT_WEBHOOK_URL"
