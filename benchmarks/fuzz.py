@@ -11,6 +11,7 @@ benchmarks/results/fuzz.json; exit status 1 when any check failed.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -19,7 +20,9 @@ from typing import Any
 SKIP_PATHS = ("/admin", "/ui", "/metrics", "/livez", "/readyz", "/healthz")
 
 
-def fuzz_operation(operation: Any, url: str, examples: int) -> dict[str, Any]:
+def fuzz_operation(
+    operation: Any, url: str, examples: int, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """`examples` generated requests (valid and schema-breaking) against one operation."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
@@ -43,7 +46,10 @@ def fuzz_operation(operation: Any, url: str, examples: int) -> dict[str, Any]:
         count += 1
         try:
             case.call_and_validate(
-                base_url=url, checks=[not_a_server_error, response_schema_conformance], timeout=30
+                base_url=url,
+                checks=[not_a_server_error, response_schema_conformance],
+                headers=headers,
+                timeout=30,
             )
         except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - reported at the end
             if len(failures) < 5:
@@ -58,7 +64,9 @@ def fuzz_operation(operation: Any, url: str, examples: int) -> dict[str, Any]:
     }
 
 
-def fuzz(url: str, examples: int) -> dict[str, Any]:
+def fuzz(url: str, examples: int, api_key: str | None = None) -> dict[str, Any]:
+    """Every operation of /docs.json; `api_key` is sent as a Bearer token (an admin key reaches
+    every endpoint)."""
     import schemathesis
 
     schema = schemathesis.openapi.from_url(f"{url}/docs.json")
@@ -68,17 +76,18 @@ def fuzz(url: str, examples: int) -> dict[str, Any]:
         if operation.path.startswith(SKIP_PATHS):
             continue
         name = f"{operation.method.upper()} {operation.path}"
-        results[name] = fuzz_operation(operation, url, examples)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+        results[name] = fuzz_operation(operation, url, examples, headers)
         print(
             f"{name}: {results[name]['examples']} examples, {len(results[name]['failures'])} failures"
         )
     return results
 
 
-def run_fuzz(examples: int, url: str | None = None) -> dict[str, Any]:
+def run_fuzz(examples: int, url: str | None = None, api_key: str | None = None) -> dict[str, Any]:
     """Against `url`, or a fresh `bentoml serve` with an empty store when `url` is None."""
     if url:
-        return fuzz(url, examples)
+        return fuzz(url, examples, api_key)
     from tests.local_server import LocalServer
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,8 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=200, help="per operation")
     parser.add_argument("--url", help="an already running service (default: start one)")
+    parser.add_argument(
+        "--api-key", default=os.environ.get("SMART_SUPPORT_API_KEY"), help="an admin key"
+    )
     args = parser.parse_args(argv)
-    results = run_fuzz(args.examples, args.url)
+    results = run_fuzz(args.examples, args.url, args.api_key)
     failed = {name: r["failures"] for name, r in results.items() if r["failures"]}
     summary = {"examples_per_operation": args.examples, "operations": results, "passed": not failed}
     print(write_json("fuzz.json", summary))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import re
 import tempfile
@@ -92,9 +93,11 @@ class Driver:
         rate: float,
         seed: int = 0,
         flood: Sequence[tuple[str, str]] = FLOOD,
+        api_key: str | None = None,
     ) -> None:
         self.urls = [urls] if isinstance(urls, str) else list(urls)
         self.live = list(self.urls)
+        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.duration_s = duration_s
         self.rate = rate
         self.rng = random.Random(seed)
@@ -170,7 +173,7 @@ class Driver:
         """`events`: (seconds into the run, action) pairs, each run in a thread at its time
         (e.g. killing a replica mid-load)."""
         limits = httpx.Limits(max_connections=64)
-        async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        async with httpx.AsyncClient(timeout=60, limits=limits, headers=self.headers) as http:
             stop = asyncio.Event()
             watcher = asyncio.create_task(self.watch_agents(http, stop))
             tasks = []
@@ -255,12 +258,16 @@ class Driver:
 
 
 def run_loadtest(
-    duration_s: float, rate: float, url: str | Sequence[str] | None = None, seed: int = 0
+    duration_s: float,
+    rate: float,
+    url: str | Sequence[str] | None = None,
+    seed: int = 0,
+    api_key: str | None = None,
 ) -> dict[str, Any]:
     """Against `url` (or several replicas' URLs in turn), or a fresh `bentoml serve` with an
     empty store when `url` is None."""
     if url:
-        driver = Driver(url, duration_s, rate, seed)
+        driver = Driver(url, duration_s, rate, seed, api_key=api_key)
         asyncio.run(driver.run())
         return driver.summary()
     from tests.local_server import LocalServer
@@ -280,8 +287,11 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         help="an already running service; repeat for replicas (default: start one)",
     )
+    parser.add_argument(
+        "--api-key", default=os.environ.get("SMART_SUPPORT_API_KEY"), help="an admin key"
+    )
     args = parser.parse_args(argv)
-    summary = run_loadtest(args.duration, args.rate, args.url)
+    summary = run_loadtest(args.duration, args.rate, args.url, api_key=args.api_key)
     print(write_json("loadtest.json", summary))
     for key in ("tickets_sent", "stats_total", "responses", "latency", "incidents", "failures"):
         print(f"{key}: {summary[key]}")

@@ -12,22 +12,33 @@ from typing import Any
 
 import anyio
 import bentoml
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.responses import Response
 
+from smart_support.redaction import install_log_redaction
+from smart_support.serving.access import Role
 from smart_support.serving.api_models import BatchIn, BatchOut, JobAccepted, RouteResult, TicketIn
 from smart_support.serving.bento_models import CHAMPION, FALLBACK, build_model_router
 from smart_support.serving.database import StoreUnavailable
+from smart_support.serving.edge import EdgeGuard, caller_of
 from smart_support.serving.error_bodies import ErrorBodies
+from smart_support.serving.exposure import refuse_open_network
 from smart_support.serving.idempotency import IdempotencyConflict, check_key
 from smart_support.serving.incidents import BadPageRequest
+from smart_support.serving.json_bodies import SurrogateSafeBodies
 from smart_support.serving.model_router import SAMPLE_TICKETS, Classified
-from smart_support.serving.roles_placeholder import caller_id, require_role
-from smart_support.serving.runtime import Runtime, fault_injection_enabled, load_serve_settings
+from smart_support.serving.rate_limit import retry_after_header
+from smart_support.serving.runtime import (
+    NotFound,
+    QueueFull,
+    Runtime,
+    fault_injection_enabled,
+    load_serve_settings,
+)
 from smart_support.serving.ticket_service import InputError
-from smart_support.serving.vectors import pack, unpack
+from smart_support.serving.vectors import from_wire, to_wire
 
 STATIC = Path(__file__).resolve().parents[1] / "src" / "smart_support" / "serving" / "static"
 if not STATIC.exists():  # installed package (inside a Bento)
@@ -38,8 +49,14 @@ if not STATIC.exists():  # installed package (inside a Bento)
 app = FastAPI(title="Smart-Support", description="Ticket routing: read endpoints, jobs and the UI")
 
 
-def error(message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def error(message: str, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def input_error(exc: InputError) -> JSONResponse:
+    if isinstance(exc, QueueFull):
+        return error(str(exc), exc.status, {"retry-after": retry_after_header(exc.retry_after_s)})
+    return error(str(exc), exc.status)
 
 
 @app.exception_handler(RequestValidationError)
@@ -66,12 +83,21 @@ async def _bad_page(request: Request, exc: BadPageRequest) -> JSONResponse:
     return error(str(exc), 422)
 
 
-@app.exception_handler(KeyError)
-async def _unknown(request: Request, exc: KeyError) -> JSONResponse:
-    return error(f"not found: {exc.args[0] if exc.args else 'unknown id'}", 404)
+@app.exception_handler(NotFound)
+async def _unknown(request: Request, exc: NotFound) -> JSONResponse:
+    return error(str(exc), 404)
 
 
-@bentoml.service(name="smart-support-classifier", workers=1, threads=4, traffic={"timeout": 60})
+# Concurrency, set deliberately (docs/api.md "Limits"): the front runs 16 request threads and
+# lets at most `limits.max_in_flight` (64) guarded requests in (429 + Retry-After past that,
+# serving/edge.py); BentoML's own cap (429 without Retry-After) is a backstop just above it for
+# everything else. The classifier is only called by the front (its 16 threads + the job worker
+# + warm-up), so its cap sits above that: it must never refuse the front (a 5xx to the client).
+FRONT_TRAFFIC = {"timeout": 60, "max_concurrency": 96}
+CLASSIFIER_TRAFFIC = {"timeout": 60, "max_concurrency": 32}
+
+
+@bentoml.service(name="smart-support-classifier", workers=1, threads=4, traffic=CLASSIFIER_TRAFFIC)
 class Classifier:
     """Champion + fallback + dedup encoder, loaded and warmed up before the worker is ready."""
 
@@ -83,17 +109,7 @@ class Classifier:
 
     @bentoml.api(batchable=True, max_batch_size=128, max_latency_ms=5000)
     def classify(self, texts: list[str]) -> list[dict[str, Any]]:
-        return [
-            {
-                "category": c.category,
-                "confidence": c.confidence,
-                "urgency": c.urgency,
-                "model_used": c.model_used,
-                "embedding": pack(c.embedding),
-                "language": c.language,
-            }
-            for c in self.router.classify(texts)
-        ]
+        return [to_wire(c) for c in self.router.classify(texts)]
 
     @bentoml.api
     def model_status(self) -> dict[str, Any]:
@@ -109,7 +125,7 @@ class Classifier:
         return {"enabled": True, "delay_ms": delay_ms}
 
 
-@bentoml.service(name="smart-support", workers=1, threads=16, traffic={"timeout": 60})
+@bentoml.service(name="smart-support", workers=1, threads=16, traffic=FRONT_TRAFFIC)
 @bentoml.asgi_app(app, path="/")
 class SmartSupport:
     """The routing API. JSON in and out; every error is a 4xx {"error": ...}."""
@@ -118,8 +134,11 @@ class SmartSupport:
 
     def __init__(self) -> None:
         self._warm = False
+        install_log_redaction()
+        settings = load_serve_settings()
+        refuse_open_network(settings)
         self.runtime = Runtime.build(
-            load_serve_settings(), self._classify, lambda: self.classifier.model_status()
+            settings, self._classify, lambda: self.classifier.model_status()
         )
 
     def _classify(self, texts: list[str]) -> list[Classified]:
@@ -127,17 +146,7 @@ class SmartSupport:
             rows = self.classifier.classify(texts)
         except Exception:  # noqa: BLE001 - a pooled connection the classifier closed: retry once
             rows = self.classifier.classify(texts)
-        return [
-            Classified(
-                category=r["category"],
-                confidence=float(r["confidence"]),
-                urgency=float(r["urgency"]),
-                model_used=r["model_used"],
-                embedding=unpack(r["embedding"]),
-                language=r["language"],
-            )
-            for r in rows
-        ]
+        return [from_wire(r) for r in rows]
 
     def _answer(self, call: Any, ctx: bentoml.Context | None = None) -> Any:
         """`call()`, its known failures answered as JSON errors (an API that takes `ctx`
@@ -145,7 +154,9 @@ class SmartSupport:
         try:
             return call()
         except InputError as exc:
-            return _failed(ctx, str(exc), exc.status)
+            if ctx is not None:
+                ctx.response.status_code = exc.status
+            return input_error(exc)
         except IdempotencyConflict as exc:
             return _failed(ctx, str(exc), 422)
         except StoreUnavailable:
@@ -164,7 +175,7 @@ class SmartSupport:
             key = self._idempotency_key(ctx)
         except ValueError as exc:
             return _failed(ctx, str(exc), 400)  # type: ignore[return-value]
-        caller = caller_id(ctx.request)
+        caller = caller_of(ctx.request.scope).key_id
         result = self._answer(lambda: self.runtime.route_one(TicketIn(**ticket), key, caller), ctx)
         return result if isinstance(result, Response) else RouteResult(**result)
 
@@ -182,7 +193,7 @@ class SmartSupport:
             key = self._idempotency_key(ctx)
         except ValueError as exc:
             return _failed(ctx, str(exc), 400)  # type: ignore[return-value]
-        caller = caller_id(ctx.request)
+        caller = caller_of(ctx.request.scope).key_id
         job_id = self._answer(lambda: self.runtime.submit(TicketIn(**ticket), key, caller), ctx)
         if isinstance(job_id, Response):
             return job_id  # type: ignore[return-value]
@@ -190,8 +201,11 @@ class SmartSupport:
         return JobAccepted(job_id=job_id, status="queued")
 
     @app.get("/route/async/{job_id}")
-    def job(self, job_id: str) -> dict[str, Any]:
-        return self.runtime.job(job_id)
+    def job(self, job_id: str, request: Request) -> dict[str, Any]:
+        """A job's state, for the key that submitted it (admins: any job)."""
+        caller = caller_of(request.scope)
+        owner = None if caller.role is Role.ADMIN else caller.key_id
+        return self.runtime.job(job_id, owner=owner)
 
     @app.get("/health")
     def health(self) -> dict[str, Any]:
@@ -233,7 +247,7 @@ class SmartSupport:
         return self.runtime.resolve(ticket_id)
 
     # Admin only: a data-protection request erases one ticket's data (404 for an unknown id).
-    @app.delete("/tickets/{ticket_id}", dependencies=[Depends(require_role("admin"))])
+    @app.delete("/tickets/{ticket_id}")  # admin only (serving/access.py)
     def erase_ticket(self, ticket_id: str) -> dict[str, Any]:
         return self.runtime.erase_ticket(ticket_id)
 
@@ -290,3 +304,5 @@ class SmartSupport:
 
 
 SmartSupport.add_asgi_middleware(ErrorBodies)
+SmartSupport.add_asgi_middleware(EdgeGuard)  # inside ErrorBodies; runs before any endpoint
+SmartSupport.add_asgi_middleware(SurrogateSafeBodies)  # after the guard: only admitted bodies

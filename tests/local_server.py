@@ -35,7 +35,9 @@ class LocalServer:
         extra_args: tuple[str, ...] = (),
         cwd: str | Path = ROOT,
         service: str = SERVICE,
+        host: str = "127.0.0.1",
     ) -> None:
+        self.host = host  # the address bound; requests always go to loopback
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "BENTOML_DO_NOT_TRACK": "true", **(env or {})}
@@ -50,7 +52,7 @@ class LocalServer:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         command = [
             sys.executable, "-m", "bentoml", "serve", self.service,
-            "--host", "127.0.0.1", "--port", str(self.port), *self.extra_args,
+            "--host", self.host, "--port", str(self.port), *self.extra_args,
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command,

@@ -24,3 +24,10 @@ def ticket_text(subject: object, body: object) -> str:
     """The model input for a ticket: cleaned subject and body joined by a period."""
     parts = [clean_text(subject), clean_text(body)]
     return ". ".join(p for p in parts if p)
+
+
+def visible_text(text: object) -> str:
+    """What a reader would see: the cleaned text without control, format or unassigned
+    characters (markup-only or control-only input leaves nothing)."""
+    cleaned = clean_text(text)
+    return "".join(ch for ch in cleaned if not unicodedata.category(ch).startswith("C")).strip()

@@ -28,3 +28,17 @@ def test_pyfunc_round_trip_is_identical(tracking, tiny_m2, tiny_splits) -> None:
 def test_pyfunc_rejects_rows_without_body(tracking, tiny_m2) -> None:
     with pytest.raises(ValueError, match="missing"):
         predict_frame(tiny_m2, pd.DataFrame({"subject": ["x"]}))
+
+
+def test_the_logged_input_example_carries_no_personal_data(tracking, tiny_m2) -> None:
+    example = pd.DataFrame(
+        {
+            "subject": ["Call +49 30 12345678"],
+            "body": ["Mail jane.doe@example.com, card 4111 1111 1111 1111"],
+        }
+    )
+    with mlflow.start_run():
+        uri = log_router_model(tiny_m2, example)
+    text = mlflow.pyfunc.load_model(uri).input_example.to_json()
+    assert "12345678" not in text and "jane.doe" not in text and "4111" not in text
+    assert "[phone]" in text and "[email]" in text and "[card]" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from smart_support.config import compose_config, to_dict
+from smart_support.serving.access import hash_key
 from tests.serving.tiny_models import import_tiny_models
 
 
@@ -26,6 +28,36 @@ def tracking(tmp_path_factory) -> dict[str, Any]:
 def bento_models(tracking, tiny_splits) -> dict[str, Any]:
     """M2 as champion, M1 as fallback: trained, logged, registered, imported."""
     return import_tiny_models(tracking, tiny_splits)
+
+
+# API keys of the test services (their hashes go in SMART_SUPPORT_API_KEYS, as in production).
+KEYS = {
+    "admin": "test-admin-key",
+    "router": "test-router-key",
+    "other_router": "test-other-router-key",
+    "agent": "test-agent-key",
+    "flood": "test-flood-key",  # an agent key only the rate-limit test spends
+}
+ROLES = {"admin": "admin", "router": "router", "other_router": "router", "agent": "agent"}
+ROLES["flood"] = "agent"
+
+
+def keys_env() -> str:
+    return ",".join(f"{hash_key(KEYS[name])}:{role}" for name, role in ROLES.items())
+
+
+def bearer(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {KEYS[name]}"}
+
+
+def jobs_not_done(http: Any, job_ids: list[str], timeout_s: float) -> set[str]:
+    """Poll `GET /route/async/{id}` until every job is done or `timeout_s` passed."""
+    deadline = time.monotonic() + timeout_s
+    pending = set(job_ids)
+    while pending and time.monotonic() < deadline:
+        pending = {j for j in pending if http.get(f"/route/async/{j}").json()["status"] != "done"}
+        time.sleep(0.3)
+    return pending
 
 
 def write_params(path: Path, store: Path, **serve: Any) -> Path:
@@ -46,11 +78,18 @@ def client(bento_models, tmp_path_factory) -> Iterator[Any]:
     from starlette.testclient import TestClient
 
     root = tmp_path_factory.mktemp("service")
-    os.environ["SMART_SUPPORT_PARAMS"] = str(write_params(root / "params.yaml", root / "state.db"))
+    params = write_params(
+        root / "params.yaml", root / "state.db", limits={"rate_per_s": 50, "burst": 200}
+    )
+    os.environ["SMART_SUPPORT_PARAMS"] = str(params)
     os.environ["SMART_SUPPORT_FAULT_INJECTION"] = "1"
+    os.environ["SMART_SUPPORT_API_KEYS"] = keys_env()
     from bentos.service import SmartSupport
 
-    with TestClient(SmartSupport.to_asgi()) as test_client:
+    # An admin key by default (tests of roles send their own); a Host the service allows.
+    with TestClient(
+        SmartSupport.to_asgi(), base_url="http://localhost:3000", headers=bearer("admin")
+    ) as test_client:
         yield test_client
 
 

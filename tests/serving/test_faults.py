@@ -21,7 +21,7 @@ from smart_support.serving.bento_models import CHAMPION, FALLBACK, load_bento_ro
 from smart_support.serving.model_router import ModelRouter
 from tests.fakes import FakeClock
 from tests.local_server import LocalServer
-from tests.serving.conftest import write_params
+from tests.serving.conftest import jobs_not_done, write_params
 
 
 def test_slow_champion_opens_the_breaker_and_it_closes_after_the_cooldown(bento_models) -> None:
@@ -208,13 +208,7 @@ def test_queued_jobs_complete_exactly_once_after_a_restart(bento_models, tmp_pat
         LocalServer(env=env, log_path=tmp_path / "serve-2.log") as second,
         httpx.Client(base_url=second.url, timeout=30) as http,
     ):
-        deadline = time.monotonic() + 90
-        pending = set(ids)
-        while pending and time.monotonic() < deadline:
-            pending = {
-                j for j in pending if http.get(f"/route/async/{j}").json()["status"] != "done"
-            }
-            time.sleep(0.3)
+        pending = jobs_not_done(http, ids, timeout_s=90)
         assert not pending, f"{len(pending)} jobs not done after the restart"
         results = [http.get(f"/route/async/{j}").json()["result"] for j in ids]
         assert [r["ticket_id"] for r in results] == ids  # the job id is the ticket id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from smart_support.features.embeddings import shared_embedder
@@ -97,3 +99,48 @@ def test_each_ticket_gets_its_detected_language(models) -> None:
     texts = [*TEXTS, "Die Rechnung für März enthält eine doppelte Position, bitte korrigieren."]
     languages = [c.language for c in make_router(*models, FakeClock()).classify(texts)]
     assert languages == ["en", "en", "de"]
+
+
+class Hanging:
+    """Wraps a model; `predict` blocks until released (a hung champion)."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.name = model.name
+        self.needs_embeddings = model.needs_embeddings
+        self.embedding = model.embedding
+        self.release = threading.Event()
+
+    def predict(self, texts, embeddings=None):
+        self.release.wait(30)
+        return self.model.predict(texts, embeddings)
+
+
+def test_a_hung_champion_is_answered_for_by_the_fallback(models, caplog) -> None:
+    """The champion never answers (it would, with "m2", after 30 s): each call returns the
+    fallback's answer at its deadline, and the hung calls open the breaker."""
+    champion, fallback = models
+    hung = Hanging(champion)
+    breaker = CircuitBreaker(latency_threshold_s=0.05, slow_calls_to_open=3, cooldown_s=30)
+    router = ModelRouter(
+        hung, fallback, breaker, shared_embedder("packaged:all-MiniLM-L6-v2", 128),
+        max_pending_calls=2,
+    )  # fmt: skip
+    try:
+        used = [router.classify(TEXTS[:1])[0].model_used for _ in range(3)]
+        assert used == ["m1", "m1", "m1"] and not hung.release.is_set()
+        assert breaker.state.value == "open" and breaker.trips == 1
+        # two calls hung past their deadline; the third found both champion threads taken
+        assert "every call slot is busy" in caplog.text
+    finally:
+        hung.release.set()
+
+
+def test_a_batch_gets_a_deadline_per_ticket() -> None:
+    breaker = CircuitBreaker(latency_threshold_s=0.5, batch_ticket_s=0.02, slow_calls_to_open=1)
+    assert breaker.deadline_s(1) == 0.5
+    assert breaker.deadline_s(101) == pytest.approx(2.5)
+    breaker.record(2.4, batch_size=101)  # 24 ms per ticket: within the batch's deadline
+    assert breaker.state.value == "closed"
+    breaker.record(2.6, batch_size=101)  # a slow batch trips it (it did not before)
+    assert breaker.state.value == "open"

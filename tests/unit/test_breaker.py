@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -151,18 +152,31 @@ def test_snapshot_reports_state_trips_and_time_to_retry(
     assert snap["latency_threshold_ms"] == pytest.approx(500.0)
 
 
-def test_concurrent_slow_calls_trip_exactly_once(clock: FakeClock) -> None:
-    breaker = CircuitBreaker(slow_calls_to_open=3, clock=clock)
-    threads = [
-        threading.Thread(target=lambda: [breaker.record(SLOW) for _ in range(100)])
-        for _ in range(8)
-    ]
+class SlowClock(FakeClock):
+    """Reading it takes a few milliseconds (another thread runs meanwhile)."""
+
+    def now(self) -> float:
+        time.sleep(0.005)
+        return super().now()
+
+
+def test_concurrent_slow_calls_trip_exactly_once() -> None:
+    """Eight threads report their third slow call together; the first to open the breaker
+    reads the (slow) clock while the others wait on the lock and then find it open."""
+    breaker = CircuitBreaker(slow_calls_to_open=3, clock=SlowClock())
+    go = threading.Barrier(8)
+
+    def report() -> None:
+        go.wait()
+        for _ in range(3):
+            breaker.record(SLOW)
+
+    threads = [threading.Thread(target=report) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert breaker.state is BreakerState.OPEN
-    assert breaker.trips == 1
+    assert (breaker.state, breaker.trips) == (BreakerState.OPEN, 1)
 
 
 def test_zero_slow_calls_to_open_is_rejected() -> None:

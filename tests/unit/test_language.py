@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smart_support.routing.language import UNKNOWN, detect_language
+from smart_support.routing.language import MAX_CHARS, UNKNOWN, detect_language
 
 
 @pytest.mark.parametrize(
@@ -29,5 +29,10 @@ def test_text_without_letters_is_unknown(text: str | None) -> None:
 
 
 def test_a_long_ticket_is_judged_by_its_opening() -> None:
-    text = "Die Rechnung ist falsch und ich bitte um Korrektur. " * 500
-    assert detect_language(text) == "de"
+    """A German opening longer than the cut, then a much longer English quote: the opening
+    decides (the whole text would read as English)."""
+    opening = "Die Rechnung ist falsch. " * 50  # longer than MAX_CHARS
+    quoted = "Please find below the full log of the failed payment request. " * 200
+    assert len(opening) > MAX_CHARS
+    assert detect_language(quoted) == "en"
+    assert detect_language(opening + quoted) == "de"

@@ -7,6 +7,7 @@ from pathlib import Path
 import hydra.utils
 import pytest
 from omegaconf import OmegaConf
+from pydantic import ValidationError
 
 from smart_support.config import compose_config
 from smart_support.serving.settings import DedupSettings, ServeSettings
@@ -71,8 +72,19 @@ def test_an_unknown_key_is_named_in_the_error() -> None:
         ServeSettings.from_config({"dedup": {"threshhold": 0.5}})
 
 
-def test_dedup_defaults_match_the_config(settings: ServeSettings) -> None:
-    assert settings.dedup == DedupSettings()  # dataclass defaults = conf/serve/default.yaml
+def test_a_section_left_out_is_filled_from_the_yaml(settings: ServeSettings) -> None:
+    assert settings.dedup == DedupSettings()  # the YAML is the one source of defaults
+    partial = DedupSettings(threshold=0.6)
+    assert partial.threshold == 0.6 and partial.window_s == settings.dedup.window_s
+    assert ServeSettings.from_config({"max_batch": 7}).breaker == settings.breaker
+
+
+def test_the_environment_overrides_the_config(monkeypatch, settings: ServeSettings) -> None:
+    monkeypatch.setenv("SMART_SUPPORT_SERVE__LIMITS__RATE_PER_S", "5")
+    monkeypatch.setenv("SMART_SUPPORT_SERVE__MAX_BATCH", "9")
+    built = ServeSettings.from_config(OmegaConf.load(CONF))
+    assert (built.limits.rate_per_s, built.max_batch) == (5.0, 9)
+    assert built.limits.burst == settings.limits.burst  # the rest of the section stays
 
 
 @pytest.mark.parametrize(
@@ -88,6 +100,12 @@ def test_a_bad_dedup_rule_is_rejected(dedup: dict, message: str) -> None:
         ServeSettings.from_config({"dedup": dedup})
 
 
-def test_settings_are_frozen(settings: ServeSettings) -> None:
-    with pytest.raises(AttributeError):
+@pytest.mark.parametrize("section", ["urgency", "dedup", "breaker", "security", "limits", "store"])
+def test_settings_are_frozen_at_every_depth(settings: ServeSettings, section: str) -> None:
+    with pytest.raises(ValidationError, match="frozen"):
         settings.max_batch = 5  # type: ignore[misc]
+    part = getattr(settings, section)
+    name = next(iter(type(part).model_fields))
+    with pytest.raises(ValidationError, match="frozen"):
+        setattr(part, name, getattr(part, name))
+    assert isinstance(settings.agents, tuple) and isinstance(settings.urgency.levels, tuple)

@@ -75,3 +75,15 @@ def test_no_url_logs_the_message_and_counts_as_delivered(caplog) -> None:
         WebhookPoster(None, post=endpoint)({"text": "Server down"}, "k")
     assert endpoint.calls == []
     assert "Server down" in caplog.text
+
+
+@pytest.mark.parametrize("subject", ["", "   ", "\n"])
+def test_an_alert_never_goes_out_with_an_empty_title(subject: str) -> None:
+    event = urgent_ticket_event("t1", subject, "Technical", 0.93, None)
+    assert event.title.endswith("(no subject)")
+    assert incident_event("i1", subject, 11).title.endswith("(no subject)")
+
+
+def test_alert_titles_carry_no_personal_data() -> None:
+    event = urgent_ticket_event("t1", "Call +49 30 12345678 or a@b.de", "Billing", 0.9, None)
+    assert event.title.endswith("Call [phone] or [email]")

@@ -40,9 +40,13 @@ class RouterPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined
 
 
 def log_router_model(router: RouterModel, input_example: pd.DataFrame) -> str:
-    """Log into the active run as artifact `model`; returns the model URI."""
+    """Log into the active run as artifact `model`; returns the model URI. The input example
+    (real tickets) is stored with personal data redacted."""
     from mlflow.models import infer_signature
 
+    from smart_support.redaction import redact
+
+    input_example = input_example.map(lambda v: redact(v) if isinstance(v, str) else v)
     signature = infer_signature(input_example, predict_frame(router, input_example))
     info = mlflow.pyfunc.log_model(
         name="model",

@@ -1,5 +1,9 @@
 """Circuit breaker around the primary (champion) model: slow or failing calls trip it.
 
+Each primary call has a deadline, `deadline_s(n)` for n tickets: the one-ticket threshold plus
+`batch_ticket_s` per further ticket. A call past it counts as slow (its caller stops waiting
+and answers with the fallback: model_router.py).
+
 closed     every call goes to the primary; `slow_calls_to_open` slow/failed calls in a row
            open the breaker.
 open       the fallback serves; once `cooldown_s` has passed, the next caller becomes the
@@ -36,10 +40,12 @@ class CircuitBreaker:
         cooldown_s: float = 30.0,
         clock: Clock | None = None,
         on_trip: Callable[[], None] | None = None,
+        batch_ticket_s: float = 0.0,
     ) -> None:
         if slow_calls_to_open < 1:
             raise ValueError("slow_calls_to_open must be at least 1")
         self.latency_threshold_s = latency_threshold_s
+        self.batch_ticket_s = batch_ticket_s
         self.slow_calls_to_open = slow_calls_to_open
         self.cooldown_s = cooldown_s
         self._clock = clock or SystemClock()
@@ -81,9 +87,14 @@ class CircuitBreaker:
             self._probe_started_at = now  # the last probe never reported: send another
             return True
 
-    def record(self, latency_s: float, failed: bool = False) -> None:
-        """Report how a primary call went. Calls reported while open are ignored."""
-        slow = failed or latency_s > self.latency_threshold_s
+    def deadline_s(self, batch_size: int = 1) -> float:
+        """How long a primary call for `batch_size` tickets may take."""
+        return self.latency_threshold_s + self.batch_ticket_s * max(0, batch_size - 1)
+
+    def record(self, latency_s: float, failed: bool = False, batch_size: int = 1) -> None:
+        """Report how a primary call of `batch_size` tickets went (its whole latency). Calls
+        reported while open are ignored."""
+        slow = failed or latency_s > self.deadline_s(batch_size)
         tripped = False
         with self._lock:
             if self._state is BreakerState.HALF_OPEN:
@@ -115,14 +126,15 @@ class CircuitBreaker:
                 "trips": self._trips,
                 "slow_calls_in_a_row": self._slow_in_a_row,
                 "latency_threshold_ms": self.latency_threshold_s * 1000.0,
+                "batch_ticket_ms": self.batch_ticket_s * 1000.0,
                 "slow_calls_to_open": self.slow_calls_to_open,
                 "cooldown_s": self.cooldown_s,
                 "retry_primary_in_s": retry_in,
             }
 
     def _open(self) -> bool:
-        self._state = BreakerState.OPEN
         self._opened_at = self._clock.now()
+        self._state = BreakerState.OPEN
         self._slow_in_a_row = 0
         self._trips += 1
         return True

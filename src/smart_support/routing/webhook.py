@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from smart_support.redaction import redact
+
 log = logging.getLogger(__name__)
 
 Post = Callable[..., Any]  # httpx.post-like: post(url, json=, timeout=, headers=) -> response
@@ -24,12 +26,17 @@ class WebhookEvent:
     fields: dict[str, str] = field(default_factory=dict)
 
 
+def shown(title: str, limit: int = 120) -> str:
+    """A ticket title as it may leave the service: personal data redacted, never blank."""
+    return redact(" ".join(title.split()))[:limit] or "(no subject)"
+
+
 def urgent_ticket_event(
     ticket_id: str, subject: str, category: str, urgency: float, agent: str | None
 ) -> WebhookEvent:
     return WebhookEvent(
         kind="urgent_ticket",
-        title=f"Urgent ticket (S={urgency:.2f}): {subject[:120]}",
+        title=f"Urgent ticket (S={urgency:.2f}): {shown(subject)}",
         fields={
             "Ticket": ticket_id,
             "Category": category,
@@ -42,7 +49,7 @@ def urgent_ticket_event(
 def incident_event(incident_id: str, title: str, size: int) -> WebhookEvent:
     return WebhookEvent(
         kind="master_incident",
-        title=f"Master Incident opened ({size} similar tickets): {title[:120]}",
+        title=f"Master Incident opened ({size} similar tickets): {shown(title)}",
         fields={"Incident": incident_id, "Tickets": str(size)},
     )
 

@@ -25,8 +25,8 @@ class TicketIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=openapi_nullable)
 
-    subject: str = Field(min_length=1, pattern=r"\S", description="ticket subject (not blank)")
-    body: str = Field(min_length=1, pattern=r"\S", description="ticket body (not blank)")
+    subject: str = Field(default="", description="ticket subject (may be empty)")
+    body: str = Field(min_length=1, pattern=r"\S", description="ticket body (text, not blank)")
     language: str | None = Field(
         default=None, pattern=r"^[A-Za-z]{2}$", description="ISO 639-1 code; detected if absent"
     )

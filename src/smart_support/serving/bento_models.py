@@ -78,6 +78,7 @@ def build_model_router(
         slow_calls_to_open=settings.breaker.slow_calls_to_open,
         cooldown_s=settings.breaker.cooldown_s,
         on_trip=lambda: count_trip(statistics),
+        batch_ticket_s=settings.breaker.batch_ticket_ms / 1000.0,
     )
     router = ModelRouter(
         champion,
@@ -85,6 +86,7 @@ def build_model_router(
         breaker,
         dedup_encoder(settings),
         info={"champion": champion_info, "fallback": fallback_info},
+        max_pending_calls=settings.breaker.max_pending_calls,
     )
     router.warm_up()
     log.info("serving %s (champion) and %s (fallback)", champion_info.source, fallback_info.source)

@@ -9,7 +9,7 @@ import uuid
 from pydantic import ValidationError
 
 from smart_support.serving.api_models import TicketIn
-from smart_support.serving.jobs import JobQueue
+from smart_support.serving.jobs import OWNER_KEY, JobQueue
 from smart_support.serving.polling import poll_forever
 from smart_support.serving.ticket_service import InputError, TicketService
 
@@ -32,7 +32,8 @@ class JobWorker:
         if job is None:
             return False
         try:
-            ticket = TicketIn.model_validate(job.payload)
+            fields = {k: v for k, v in job.payload.items() if k != OWNER_KEY}
+            ticket = TicketIn.model_validate(fields)
             # The job id is the ticket id: a job re-run after a crash finds its routing stored.
             result = self.service.route([ticket], ticket_ids=[job.job_id])[0]
         except (ValidationError, InputError) as exc:

@@ -82,6 +82,12 @@ class JobQueue:
     def fail_job(self, job_id: str, error: str) -> bool:
         return self._finish(job_id, "failed", result=None, error=error)
 
+    def open_count(self) -> int:
+        """Jobs queued or running: the async queue's depth."""
+        with self._db.snapshot() as conn:
+            query = "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')"
+            return int(conn.execute(sa.text(query)).scalar_one())
+
     def get_job(self, job_id: str) -> Job:
         with self._db.snapshot() as conn:
             row = conn.execute(
@@ -100,10 +106,11 @@ class JobQueue:
             updated = conn.execute(
                 sa.text(
                     "UPDATE jobs SET status = :status, result = :result, error = :error, "
-                    "lease_expires_at = NULL, updated_at = :now, payload = NULL "
+                    "lease_expires_at = NULL, updated_at = :now, payload = :kept "
                     "WHERE job_id = :id AND status = 'running'"
                 ),
                 {
+                    "kept": _kept_payload(conn, job_id),
                     "status": status,
                     "result": result,
                     "error": None if error is None else storable(error),
@@ -120,6 +127,17 @@ class JobQueue:
             ):
                 raise KeyError(job_id)
         return bool(updated)
+
+
+OWNER_KEY = "_owner"  # payload key: the submitting API key's id (not part of the ticket)
+
+
+def _kept_payload(conn: Any, job_id: str) -> str | None:
+    """What a finished job keeps of its payload: only its owner (the ticket's text goes)."""
+    raw = conn.execute(sa.text("SELECT payload FROM jobs WHERE job_id = :id"), {"id": job_id})
+    payload = raw.scalar()
+    owner = json.loads(payload).get(OWNER_KEY) if payload else None
+    return None if owner is None else json.dumps({OWNER_KEY: owner})
 
 
 def _job(row: Row[Any]) -> Job:

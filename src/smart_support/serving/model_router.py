@@ -8,10 +8,12 @@ the thread that is not busy with the dedup embedding.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,6 +48,14 @@ class Classified:
 
 
 @dataclass
+class _ChampionCall:
+    size: int  # tickets
+    started: float  # by the injected timer (the latency the breaker judges)
+    started_monotonic: float  # real time (how long to wait)
+    future: Future[tuple[Prediction, float]] = field(default_factory=Future)
+
+
+@dataclass
 class ModelInfo:
     milestone: str
     version: str
@@ -53,7 +63,16 @@ class ModelInfo:
 
 
 class ModelRouter:
-    """Champion (primary) → fallback switch; `delay_s` injects latency for fault tests."""
+    """Champion (primary) → fallback switch; `delay_s` injects latency for fault tests.
+
+    The champion runs on its own threads and is waited for only until the breaker's deadline:
+    a slow or hung champion costs a request at most that long, then the fallback answers (and
+    the call counts towards opening the breaker). While a call is past its deadline and still
+    running, new calls do not wait for the champion at all: the fallback answers at once and
+    each counts as slow, so a hung champion opens the breaker after one deadline, not
+    `slow_calls_to_open` of them in a row (BentoML's batcher runs those one after another).
+    At most `max_pending_calls` champion calls run at once.
+    """
 
     def __init__(
         self,
@@ -62,19 +81,40 @@ class ModelRouter:
         breaker: CircuitBreaker,
         dedup_embedder: Embedder,
         info: dict[str, ModelInfo] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         timer: Callable[[], float] = time.perf_counter,
+        max_pending_calls: int = 8,
     ) -> None:
         self.champion = champion
         self.fallback = fallback
         self.breaker = breaker
         self.embedder = dedup_embedder
         self.info = info or {}
-        self.delay_s = 0.0
-        self._sleep = sleep
+        self._delay_s = 0.0
+        self._fault_cleared = threading.Event()
+        self._sleep = sleep or self._injected_wait
         self._timer = timer
         self._shared_vectors = _same_encoder(champion, dedup_embedder)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="prediction")
+        self._champion_pool = ThreadPoolExecutor(max_pending_calls, thread_name_prefix="champion")
+        self._free_slots = threading.BoundedSemaphore(max_pending_calls)
+        self._overdue = 0  # champion calls past their deadline and still running
+        self._overdue_lock = threading.Lock()
+
+    @property
+    def delay_s(self) -> float:
+        return self._delay_s
+
+    @delay_s.setter
+    def delay_s(self, seconds: float) -> None:
+        """Injected champion latency; clearing it also wakes the calls still sleeping."""
+        self._delay_s = seconds
+        if seconds <= 0:
+            self._fault_cleared.set()
+            self._fault_cleared = threading.Event()
+
+    def _injected_wait(self, seconds: float) -> None:
+        self._fault_cleared.wait(seconds)
 
     def classify(self, texts: Sequence[str]) -> list[Classified]:
         texts = list(texts)
@@ -85,12 +125,14 @@ class ModelRouter:
             prediction, used = self._predict(texts, vectors)
             languages = _languages(texts)
         else:
-            # Independent: the prediction and languages (Python, holding the GIL) run on the pool
-            # while this thread embeds; ONNX Runtime releases the GIL once its run starts. (The
-            # other way round, the encoder's thread waits for the GIL until the prediction ends.)
-            pending = self._pool.submit(lambda: (self._predict(texts, None), _languages(texts)))
+            # Independent: the champion (its own threads) and the languages (the pool; Python,
+            # holding the GIL) run while this thread embeds; ONNX Runtime releases the GIL once
+            # its run starts. (The other way round, the encoder's thread waits for the GIL.)
+            call = self._start_champion(texts, None)
+            pending_languages = self._pool.submit(_languages, texts)
             vectors = self.embedder.encode(texts)
-            (prediction, used), languages = pending.result()
+            prediction, used = self._finish(call, texts)
+            languages = pending_languages.result()
         return [
             Classified(
                 category=prediction.categories[i],
@@ -104,19 +146,81 @@ class ModelRouter:
         ]
 
     def _predict(self, texts: list[str], embeddings: np.ndarray | None) -> tuple[Prediction, str]:
-        if self.breaker.allow_primary():
-            start = self._timer()
-            try:
-                if self.delay_s > 0:
-                    self._sleep(self.delay_s)
-                prediction = self.champion.predict(texts, embeddings)
-            except Exception:  # noqa: BLE001 - a failing champion must not fail the route
-                log.exception("champion %s failed; routing by the fallback", self.champion.name)
-                self.breaker.record(self._timer() - start, failed=True)
-            else:
-                self.breaker.record((self._timer() - start) / len(texts))
-                return prediction, self.champion.name
+        return self._finish(self._start_champion(texts, embeddings), texts)
+
+    def _start_champion(
+        self, texts: list[str], embeddings: np.ndarray | None
+    ) -> _ChampionCall | None:
+        """The champion's call, started on its threads; None when the breaker is open or every
+        champion thread is taken (which the breaker counts as a slow call)."""
+        if not self.breaker.allow_primary():
+            return None
+        n = len(texts)
+        if self._overdue:  # a call already hangs: this one would only wait its deadline too
+            self.breaker.record(self.breaker.deadline_s(n), failed=True, batch_size=n)
+            return None
+        if not self._free_slots.acquire(blocking=False):
+            log.warning("champion %s: every call slot is busy; fallback", self.champion.name)
+            self.breaker.record(self.breaker.deadline_s(n), failed=True, batch_size=n)
+            return None
+        call = _ChampionCall(n, self._timer(), time.monotonic())
+        try:
+            call.future = self._champion_pool.submit(self._run_champion, texts, embeddings)
+        except RuntimeError:  # the pool is shut down (the worker is stopping)
+            self._free_slots.release()
+            raise
+        call.future.add_done_callback(lambda _: self._free_slots.release())
+        return call
+
+    def _finish(self, call: _ChampionCall | None, texts: list[str]) -> tuple[Prediction, str]:
+        prediction = self._champion_result(call) if call is not None else None
+        if prediction is not None:
+            return prediction, self.champion.name
         return self.fallback.predict(texts), self.fallback.name
+
+    def _champion_result(self, call: _ChampionCall) -> Prediction | None:
+        """The champion's prediction if it arrives by the deadline (real time from its start);
+        None when it failed or was late, each counted by the breaker as a slow call."""
+        deadline = self.breaker.deadline_s(call.size)
+        remaining = max(0.0, deadline - (time.monotonic() - call.started_monotonic))
+        try:
+            prediction, took = call.future.result(timeout=remaining)
+        except FutureTimeout:
+            self._mark_overdue(call.future)
+            log.warning(
+                "champion %s: no answer for %d ticket(s) within %.0f ms; fallback",
+                self.champion.name,
+                call.size,
+                deadline * 1000,
+            )
+            self.breaker.record(self._timer() - call.started, failed=True, batch_size=call.size)
+            return None
+        except Exception:  # noqa: BLE001 - a failing champion must not fail the route
+            log.exception("champion %s failed; routing by the fallback", self.champion.name)
+            self.breaker.record(self._timer() - call.started, failed=True, batch_size=call.size)
+            return None
+        self.breaker.record(took, batch_size=call.size)  # its own time, not the wait's
+        return prediction
+
+    def _mark_overdue(self, future: Future[tuple[Prediction, float]]) -> None:
+        """Until this call ends, new calls go to the fallback at once (and count as slow)."""
+        with self._overdue_lock:
+            self._overdue += 1
+
+        def done(_: object) -> None:
+            with self._overdue_lock:
+                self._overdue -= 1
+
+        future.add_done_callback(done)
+
+    def _run_champion(
+        self, texts: list[str], embeddings: np.ndarray | None
+    ) -> tuple[Prediction, float]:
+        """The prediction and how long it took (the injected delay included)."""
+        start = self._timer()
+        if self.delay_s > 0:
+            self._sleep(self.delay_s)
+        return self.champion.predict(texts, embeddings), self._timer() - start
 
     def warm_up(self) -> None:
         """Run every model once so the first request costs what the rest cost."""

@@ -13,18 +13,22 @@ from typing import Any
 from smart_support.clock import Clock, SystemClock
 from smart_support.config import PARAMS_FILE, load_params
 from smart_support.routing.webhook import WebhookPoster
+from smart_support.serving.access import ANONYMOUS as ANONYMOUS_CALLER
+from smart_support.serving.access import KeyRing
 from smart_support.serving.alerts import deliver_by_webhook
 from smart_support.serving.api_models import TicketIn
 from smart_support.serving.database import StoreUnavailable
+from smart_support.serving.edge import EdgePolicy
 from smart_support.serving.idempotency import derived_id, fingerprint
 from smart_support.serving.job_worker import JobWorker
+from smart_support.serving.jobs import OWNER_KEY
 from smart_support.serving.outbox import OutboxSender
-from smart_support.serving.roles_placeholder import ANONYMOUS
 from smart_support.serving.settings import ServeSettings, limit_threads
 from smart_support.serving.store import StateStore
-from smart_support.serving.ticket_service import Classify, TicketService
+from smart_support.serving.ticket_service import Classify, InputError, TicketService
 
 log = logging.getLogger(__name__)
+ANONYMOUS = ANONYMOUS_CALLER.key_id  # no keys configured (loopback development)
 
 ENV_PARAMS = "SMART_SUPPORT_PARAMS"
 ENV_STORE = "SMART_SUPPORT_STORE"  # the SQLite file
@@ -38,16 +42,33 @@ def load_serve_settings(params: str | Path | None = None) -> ServeSettings:
     cfg = load_params(params or os.environ.get(ENV_PARAMS, PARAMS_FILE))
     settings = ServeSettings.from_config(cfg.serve)
     if store := os.environ.get(ENV_STORE):
-        settings = dataclasses.replace(
-            settings, store=dataclasses.replace(settings.store, path=store, url=None)
+        settings = settings.model_copy(
+            update={"store": settings.store.model_copy(update={"path": store, "url": None})}
         )
     if url := os.environ.get(ENV_STORE_URL):
-        settings = dataclasses.replace(settings, store=dataclasses.replace(settings.store, url=url))
+        settings = settings.model_copy(
+            update={"store": settings.store.model_copy(update={"url": url})}
+        )
     if url := os.environ.get(ENV_WEBHOOK):
-        settings = dataclasses.replace(
-            settings, webhook=dataclasses.replace(settings.webhook, url=url)
+        settings = settings.model_copy(
+            update={"webhook": settings.webhook.model_copy(update={"url": url})}
         )
     return settings
+
+
+class NotFound(LookupError):
+    """An id the client named does not exist (HTTP 404); bugs' KeyErrors stay 500s."""
+
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(f"no {kind} {ident!r}")
+
+
+class QueueFull(InputError):
+    """Too many async jobs waiting (HTTP 429 with Retry-After)."""
+
+    def __init__(self, depth: int, retry_after_s: float) -> None:
+        super().__init__(f"the async queue holds {depth} jobs, its limit; retry later", status=429)
+        self.retry_after_s = retry_after_s
 
 
 def fault_injection_enabled() -> bool:
@@ -117,11 +138,18 @@ class Runtime:
     def submit(
         self, ticket: TicketIn, idempotency_key: str | None = None, caller: str = ANONYMOUS
     ) -> str:
-        """POST /route/async: the job id (a retried request gets the first request's job)."""
+        """POST /route/async: the job id (a retried request gets the first request's job).
+        `caller` (the API key's id) is the only one, besides admins, who may read the job."""
         self.service.check([ticket])
+        depth = self.queue_depth()
+        if depth >= self.settings.limits.max_queued_jobs:
+            raise QueueFull(depth, self.settings.limits.queue_retry_after_s)
+        payload = ticket.model_dump()
+        if caller != ANONYMOUS:
+            payload[OWNER_KEY] = caller
 
         def enqueue(job_id: str | None) -> dict[str, Any]:
-            return {"job_id": self.store.jobs.enqueue_job(ticket.model_dump(), job_id)}
+            return {"job_id": self.store.jobs.enqueue_job(payload, job_id)}
 
         return str(self._once("route/async", idempotency_key, caller, ticket, enqueue)["job_id"])
 
@@ -146,11 +174,17 @@ class Runtime:
 
     def erase_ticket(self, ticket_id: str) -> dict[str, Any]:
         """DELETE /tickets/{id}: a data-protection request (KeyError: unknown id)."""
-        self.store.ledger.erase_ticket(ticket_id)
+        _lookup("ticket", ticket_id, self.store.ledger.erase_ticket)
         return {"ticket_id": ticket_id, "erased": True}
 
-    def job(self, job_id: str) -> dict[str, Any]:
-        job = self.store.jobs.get_job(job_id)
+    def queue_depth(self) -> int:
+        return self.store.jobs.open_count()
+
+    def job(self, job_id: str, owner: str | None = None) -> dict[str, Any]:
+        """A job's state; NotFound also when `owner` is given and the job is someone else's."""
+        job = _lookup("job", job_id, self.store.jobs.get_job)
+        if owner is not None and (job.payload or {}).get(OWNER_KEY) not in {None, owner}:
+            raise NotFound("job", job_id)
         return {
             "job_id": job.job_id,
             "status": job.status,
@@ -188,7 +222,9 @@ class Runtime:
     def incident(
         self, incident_id: str, limit: int = 50, cursor: str | None = None
     ) -> dict[str, Any]:
-        detail = self.store.incidents.get_incident(incident_id, limit, cursor)
+        detail = _lookup(
+            "incident", incident_id, lambda i: self.store.incidents.get_incident(i, limit, cursor)
+        )
         return {
             **dataclasses.asdict(detail.incident),
             "timeline": dataclasses.asdict(detail.timeline),
@@ -197,7 +233,7 @@ class Runtime:
         }
 
     def resolve_incident(self, incident_id: str) -> dict[str, Any]:
-        resolution = self.service.resolve_incident(incident_id)
+        resolution = _lookup("incident", incident_id, self.service.resolve_incident)
         return {k: v for k, v in dataclasses.asdict(resolution).items() if k != "already_resolved"}
 
     def agents(self) -> dict[str, Any]:
@@ -208,10 +244,28 @@ class Runtime:
         return {"tickets": [dataclasses.asdict(t) for t in self.store.workload.triage_queue()]}
 
     def resolve(self, ticket_id: str) -> dict[str, Any]:
-        return dataclasses.asdict(self.store.ledger.resolve_ticket(ticket_id))
+        return dataclasses.asdict(_lookup("ticket", ticket_id, self.store.ledger.resolve_ticket))
 
     def close(self) -> None:
         self.worker.stop()
         self.sender.stop()
         self.store.retention.stop()
         self.store.close()
+
+
+def _lookup(kind: str, ident: str, get: Callable[[str], Any]) -> Any:
+    """The store signals an unknown id with KeyError(id); only that one becomes NotFound."""
+    try:
+        return get(ident)
+    except KeyError as exc:
+        if exc.args[:1] == (ident,):
+            raise NotFound(kind, ident) from None
+        raise
+
+
+def build_edge_policy(settings: ServeSettings | None = None) -> EdgePolicy:
+    """The front door's policy from conf/serve and the environment (keys never in conf/); the
+    start-up check and warning about missing keys are serving/exposure.py's."""
+    settings = settings or load_serve_settings()
+    keys = KeyRing.from_env(settings.security.api_keys_file)
+    return EdgePolicy(settings.security, settings.limits, keys)

@@ -1,26 +1,68 @@
-"""Typed, frozen serving settings built from conf/serve (the rest of the code receives these)."""
+"""Typed, frozen serving settings built from conf/serve (the rest of the code receives these).
+
+conf/serve/default.yaml is the one source of defaults: a section or key left out is filled
+from it, so `DedupSettings(threshold=0.6)` is the configured dedup with one change. Unknown keys
+are errors. Environment variables override any value:
+`SMART_SUPPORT_SERVE__<SECTION>__<KEY>` (e.g. `SMART_SUPPORT_SERVE__LIMITS__RATE_PER_S=5`).
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from smart_support.features.embeddings import BACKENDS
-from smart_support.routing.dedup import DEFAULT_MIN_MATCHES, DEFAULT_RULE, GroupingRule
+from smart_support.routing.dedup import GroupingRule
 from smart_support.routing.skills import Agent
 
+DEFAULTS_FILE = Path(__file__).resolve().parents[3] / "conf" / "serve" / "default.yaml"
+ENV_PREFIX = "SMART_SUPPORT_SERVE__"
 
-@dataclass(frozen=True)
-class UrgencySettings:
-    alert_threshold: float = 0.8
-    levels: tuple[tuple[str, float], ...] = (
-        ("critical", 0.8),
-        ("high", 0.6),
-        ("medium", 0.35),
-        ("low", 0.0),
-    )  # highest cut-off first
+
+@functools.cache
+def yaml_defaults() -> dict[str, Any]:
+    """conf/serve/default.yaml as plain data (shipped in the Bento beside src/)."""
+    if not DEFAULTS_FILE.exists():
+        return {}
+    data = yaml.safe_load(DEFAULTS_FILE.read_text()) or {}
+    data.pop("_target_", None)
+    return data
+
+
+class Section(BaseModel):
+    """A frozen settings section whose missing keys come from its part of the YAML."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    section: ClassVar[str] = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_yaml(cls, data: Any) -> Any:
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            return data
+        return {**yaml_defaults().get(cls.section, {}), **data}
+
+
+class UrgencySettings(Section):
+    section: ClassVar[str] = "urgency"
+    alert_threshold: float
+    levels: tuple[tuple[str, float], ...]  # highest cut-off first
+
+    @field_validator("levels", mode="before")
+    @classmethod
+    def _ordered(cls, levels: Any) -> Any:
+        if isinstance(levels, Mapping):
+            levels = levels.items()
+        return tuple(sorted(((str(k), float(v)) for k, v in levels), key=lambda x: -x[1]))
 
     def level(self, score: float) -> str:
         """The first level whose cut-off the score reaches (S >= cut-off)."""
@@ -33,22 +75,24 @@ class UrgencySettings:
         return score > self.alert_threshold
 
 
-@dataclass(frozen=True)
-class WebhookSettings:
-    url: str | None = None
-    timeout_s: float = 2.0
-    retries: int = 3  # attempts after the first, then the outbox marks the message failed
-    backoff_s: float = 0.5  # doubled after each failed attempt, up to max_backoff_s
-    max_backoff_s: float = 300.0
-    lease_s: float = 30.0  # a sender's claim on a message; must outlast the HTTP timeout
-    poll_interval_s: float = 0.5
+class WebhookSettings(Section):
+    section: ClassVar[str] = "webhook"
+    url: str | None
+    timeout_s: float
+    retries: int  # attempts after the first, then the outbox marks the message failed
+    backoff_s: float  # doubled after each failed attempt, up to max_backoff_s
+    max_backoff_s: float
+    lease_s: float  # a sender's claim on a message; must outlast the HTTP timeout
+    poll_interval_s: float
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _lease_outlasts_timeout(self) -> WebhookSettings:
         if self.lease_s <= 2 * self.timeout_s:
             raise ValueError(
                 f"webhook.lease_s ({self.lease_s}) must exceed twice webhook.timeout_s "
                 f"({self.timeout_s}): a message in flight must not be claimed again"
             )
+        return self
 
     @property
     def batch(self) -> int:
@@ -56,31 +100,34 @@ class WebhookSettings:
         return max(1, min(10, int(self.lease_s / (2 * self.timeout_s))))
 
 
-@dataclass(frozen=True)
-class RetentionSettings:
-    tickets_days: float = 90.0  # resolved tickets (subjects, vectors) and their incidents
-    jobs_days: float = 7.0  # finished jobs (their payload is deleted when they finish)
-    outbox_days: float = 7.0  # sent or failed webhook messages
-    idempotency_hours: float = 24.0  # how long a retried request gets the first answer
-    interval_s: float = 3600.0  # time between purges
+class RetentionSettings(Section):
+    section: ClassVar[str] = "retention"
+    tickets_days: float  # resolved tickets (subjects, vectors) and their incidents
+    jobs_days: float  # finished jobs (their payload is deleted when they finish)
+    outbox_days: float  # sent or failed webhook messages
+    idempotency_hours: float  # how long a retried request gets the first answer
+    interval_s: float  # time between purges
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _positive(self) -> RetentionSettings:
         for name in ("tickets_days", "jobs_days", "outbox_days", "idempotency_hours", "interval_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"retention.{name} must be positive, got {getattr(self, name)}")
+        return self
 
 
-@dataclass(frozen=True)
-class DedupSettings:
-    threshold: float = 0.85  # measured in docs/dedup_threshold.md
-    window_s: float = 300.0
-    incident_after: int = 10
-    max_seq_length: int = 32
-    backend: str = "onnx-int8"  # torch | onnx | onnx-int8 (features/embeddings.BACKENDS)
-    rule: str = DEFAULT_RULE.value  # a GroupingRule: dense | link | nearest | centroid
-    min_matches: int = DEFAULT_MIN_MATCHES  # members a ticket must match under "dense"
+class DedupSettings(Section):
+    section: ClassVar[str] = "dedup"
+    threshold: float  # measured in docs/dedup_threshold.md
+    window_s: float
+    incident_after: int
+    max_seq_length: int
+    backend: str  # torch | onnx | onnx-int8 (features/embeddings.BACKENDS)
+    rule: str  # a GroupingRule: dense | link | nearest | centroid
+    min_matches: int  # members a ticket must match under "dense"
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _known(self) -> DedupSettings:
         try:
             GroupingRule(self.rule)
         except ValueError:
@@ -90,78 +137,116 @@ class DedupSettings:
             raise ValueError(f"dedup.min_matches must be at least 1, got {self.min_matches}")
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown dedup backend {self.backend!r}; known: {list(BACKENDS)}")
+        return self
 
 
-@dataclass(frozen=True)
-class BreakerSettings:
-    latency_threshold_ms: float = 500.0
-    slow_calls_to_open: int = 3
-    cooldown_s: float = 30.0
+class BreakerSettings(Section):
+    section: ClassVar[str] = "breaker"
+    latency_threshold_ms: float  # one ticket's deadline; past it the fallback answers
+    slow_calls_to_open: int
+    cooldown_s: float
+    batch_ticket_ms: float  # added to the deadline for each further ticket of a batch
+    max_pending_calls: int  # champion calls that may be running (hung) at once
 
     @property
     def latency_threshold_s(self) -> float:
         return self.latency_threshold_ms / 1000.0
 
 
-@dataclass(frozen=True)
-class StoreSettings:
-    path: str = "state/smart_support.db"  # the SQLite file, used when `url` is not set
-    url: str | None = None  # sqlite:///<file> or postgresql://user@host/db (overrides path)
-    busy_timeout_s: float = 10.0  # longest wait for a lock or a statement, then HTTP 503
-    connect_timeout_s: float = 3.0  # PostgreSQL: longest wait for a connection
+class StoreSettings(Section):
+    section: ClassVar[str] = "store"
+    path: str  # the SQLite file, used when `url` is not set
+    url: str | None  # sqlite:///<file> or postgresql://user@host/db (overrides path)
+    busy_timeout_s: float  # longest wait for a lock or a statement, then HTTP 503
+    connect_timeout_s: float  # PostgreSQL: longest wait for a connection
 
 
-@dataclass(frozen=True)
-class JobSettings:
-    lease_s: float = 60.0
-    poll_interval_s: float = 0.2
-    max_attempts: int = 3
+class JobSettings(Section):
+    section: ClassVar[str] = "jobs"
+    lease_s: float
+    poll_interval_s: float
+    max_attempts: int
 
 
-@dataclass(frozen=True)
-class RoutingSettings:
-    min_affinity: float = 0.0
+class RoutingSettings(Section):
+    section: ClassVar[str] = "routing"
+    min_affinity: float
 
 
-@dataclass(frozen=True)
-class ServeSettings:
-    review_threshold: float = 0.5
-    max_body_chars: int = 20000
-    max_subject_chars: int = 1000
-    max_batch: int = 100
-    encoder_threads: int = 1  # intra-op threads of each encoder run (0: all cores)
-    encoder_parallel: int = 2  # dedup encoder runs at a time (ONNX backends)
-    blas_threads: int = 1  # BLAS threads per service process (0: the library's default)
-    urgency: UrgencySettings = UrgencySettings()
-    webhook: WebhookSettings = WebhookSettings()
-    dedup: DedupSettings = DedupSettings()
-    breaker: BreakerSettings = BreakerSettings()
-    store: StoreSettings = StoreSettings()
-    jobs: JobSettings = JobSettings()
-    routing: RoutingSettings = RoutingSettings()
-    retention: RetentionSettings = RetentionSettings()
-    agents: tuple[Agent, ...] = ()
+class SecuritySettings(Section):
+    section: ClassVar[str] = "security"
+    api_keys_file: str | None  # `<sha256> <role>` lines, re-read on change (serving/access.py)
+    allowed_hosts: tuple[str, ...]  # Host header names (any port); "*" allows every host
+    cors_origins: tuple[str, ...]  # origins a browser may call from; none by default
+    allow_open_network: bool  # serve a non-loopback address without API keys (never in prod)
+
+
+class LimitSettings(Section):
+    section: ClassVar[str] = "limits"
+    rate_per_s: float  # per API key (per client address without keys): token refill rate
+    burst: int  # token bucket size
+    max_in_flight: int  # guarded requests being served at once; more → 429
+    max_queued_jobs: int  # async jobs queued or running; more → 429
+    queue_retry_after_s: float
+
+
+class ServeSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+    )
+
+    review_threshold: float
+    max_body_chars: int
+    max_subject_chars: int
+    max_batch: int
+    encoder_threads: int  # intra-op threads of each encoder run (0: all cores)
+    encoder_parallel: int  # dedup encoder runs at a time (ONNX backends)
+    blas_threads: int  # BLAS threads per service process (0: the library's default)
+    urgency: UrgencySettings
+    webhook: WebhookSettings
+    dedup: DedupSettings
+    breaker: BreakerSettings
+    store: StoreSettings
+    jobs: JobSettings
+    routing: RoutingSettings
+    retention: RetentionSettings
+    security: SecuritySettings
+    limits: LimitSettings
+    agents: tuple[Agent, ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_yaml(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        merged = {**yaml_defaults(), **{k: v for k, v in data.items() if k != "_target_"}}
+        return merged
+
+    @field_validator("agents", mode="before")
+    @classmethod
+    def _agents(cls, agents: Any) -> Any:
+        return tuple(
+            {"name": a.get("id"), **a} if isinstance(a, Mapping) else a for a in agents or ()
+        )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)  # the environment wins over conf/ (deploy time)
 
     @classmethod
     def from_config(cls, config: Any) -> ServeSettings:
         """Build from the `serve` node: a dict or an OmegaConf DictConfig (resolved here)."""
-        raw = _plain(config)
-        unknown = set(raw) - {f.name for f in fields(cls)} - {"_target_"}
-        if unknown:
-            raise ValueError(f"unknown serve settings {sorted(unknown)}; check conf/serve")
-        sections = {
-            "urgency": _urgency(raw.get("urgency", {})),
-            "webhook": _section(WebhookSettings, raw.get("webhook")),
-            "dedup": _section(DedupSettings, raw.get("dedup")),
-            "breaker": _section(BreakerSettings, raw.get("breaker")),
-            "store": _section(StoreSettings, raw.get("store")),
-            "jobs": _section(JobSettings, raw.get("jobs")),
-            "routing": _section(RoutingSettings, raw.get("routing")),
-            "retention": _section(RetentionSettings, raw.get("retention")),
-            "agents": tuple(_agent(a) for a in raw.get("agents", [])),
-        }
-        scalars = {k: v for k, v in raw.items() if k not in sections and k != "_target_"}
-        return cls(**scalars, **sections)
+        return cls(**_plain(config))
 
 
 def limit_threads(settings: ServeSettings) -> None:
@@ -191,43 +276,11 @@ def serve_settings(**config: Any) -> ServeSettings:
 
 
 def _plain(config: Any) -> dict[str, Any]:
-    from omegaconf import DictConfig, OmegaConf
+    from omegaconf import DictConfig, ListConfig, OmegaConf
 
     if isinstance(config, DictConfig):
         config = OmegaConf.to_container(config, resolve=True)
-    return {k: _plain_value(v) for k, v in dict(config or {}).items()}
-
-
-def _plain_value(value: Any) -> Any:
-    from omegaconf import DictConfig, ListConfig, OmegaConf
-
-    if isinstance(value, DictConfig | ListConfig):
-        return OmegaConf.to_container(value, resolve=True)
-    return value
-
-
-def _section(kind: type, values: Mapping[str, Any] | None) -> Any:
-    known = {f.name for f in fields(kind)}
-    unknown = set(values or {}) - known
-    if unknown:
-        raise ValueError(f"unknown {kind.__name__} keys {sorted(unknown)}; known: {sorted(known)}")
-    return kind(**(values or {}))
-
-
-def _urgency(values: Mapping[str, Any]) -> UrgencySettings:
-    levels = values.get("levels")
-    if levels is None:
-        return UrgencySettings(**{k: v for k, v in values.items() if k != "levels"})
-    ordered = tuple(sorted(((str(k), float(v)) for k, v in levels.items()), key=lambda x: -x[1]))
-    rest = {k: v for k, v in values.items() if k != "levels"}
-    return UrgencySettings(levels=ordered, **rest)
-
-
-def _agent(values: Mapping[str, Any]) -> Agent:
-    return Agent(
-        id=str(values["id"]),
-        name=str(values.get("name", values["id"])),
-        capacity=int(values["capacity"]),
-        skills={str(k): float(v) for k, v in (values.get("skills") or {}).items()},
-        languages={str(k): float(v) for k, v in (values.get("languages") or {}).items()},
-    )
+    return {
+        k: OmegaConf.to_container(v, resolve=True) if isinstance(v, DictConfig | ListConfig) else v
+        for k, v in dict(config or {}).items()
+    }

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from smart_support.redaction import redact
 from smart_support.routing.webhook import incident_resolved_event
 from smart_support.serving.alerts import alert_messages, outbox_message
 from smart_support.serving.api_models import TicketIn
@@ -17,7 +18,7 @@ from smart_support.serving.model_router import Classified
 from smart_support.serving.outbox import OutboxMessage
 from smart_support.serving.records import IncidentResolution, NewTicket, RoutingOutcome
 from smart_support.serving.settings import ServeSettings
-from smart_support.text import clean_text, ticket_text
+from smart_support.text import ticket_text, visible_text
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,8 @@ class TicketService:
             )
         for index, ticket in enumerate(tickets):
             where = f"ticket {index}: " if len(tickets) > 1 else ""
-            if not ticket.subject.strip() or not ticket.body.strip():
-                raise InputError(f"{where}subject and body must not be empty or whitespace")
+            _check_text(where, "subject", ticket.subject, required=False)
+            _check_text(where, "body", ticket.body, required=True)
             if len(ticket.body) > self.settings.max_body_chars:
                 raise InputError(
                     f"{where}body has {len(ticket.body)} characters; the limit is "
@@ -83,7 +84,7 @@ class TicketService:
         language = (ticket.language or "").lower() or result.language
         return NewTicket(
             ticket_id=ticket_id,
-            subject=clean_text(ticket.subject)[:200],
+            subject=shown_title(ticket.subject, ticket.body),
             category=result.category,
             confidence=result.confidence,
             needs_review=result.confidence < self.settings.review_threshold,
@@ -126,3 +127,24 @@ class TicketService:
             },
             "latency_ms": round(latency_ms, 2),
         }
+
+
+TITLE_CHARS = 200
+
+
+def shown_title(subject: str, body: str) -> str:
+    """The title kept in the store and shown in /triage, /incidents and alerts: the cleaned
+    subject, or the start of the body when there is none; personal data redacted."""
+    title = visible_text(subject) or visible_text(body)
+    return redact(title)[:TITLE_CHARS]
+
+
+def _check_text(where: str, name: str, value: str, required: bool) -> None:
+    """Text a person can read must be left after cleaning (markup and control characters go)."""
+    if visible_text(value):
+        return
+    if value.strip() or required:
+        raise InputError(
+            f"{where}{name} has no readable text once markup and control characters are "
+            f"removed{'' if required else ' (leave it empty instead)'}"
+        )

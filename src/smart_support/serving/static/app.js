@@ -10,6 +10,9 @@
   const $ = (id) => document.getElementById(id);
   const health = { unreachable: false, degraded: false, breaker: "unknown", failing: [], models: {} };
   const lastSeen = {}; // path -> JSON of the last rendered answer (skip identical re-renders)
+  // The API key lives in sessionStorage: this tab only, gone when it closes, never in the URL.
+  const KEY_STORE = "smart-support-api-key";
+  let needsKey = false;
 
   // ---------- DOM helpers ----------
   function el(tag, attrs = {}, ...children) {
@@ -81,13 +84,16 @@
     let res;
     const signal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
     try {
-      res = await fetch(API + path, { cache: "no-store", signal, ...options });
+      const key = sessionStorage.getItem(KEY_STORE);
+      const headers = { ...(options.headers || {}), ...(key ? { Authorization: `Bearer ${key}` } : {}) };
+      res = await fetch(API + path, { cache: "no-store", signal, ...options, headers });
     } catch {
       throw Object.assign(new Error("Service unreachable"), { status: 0 });
     }
     let data = null;
     try { data = await res.json(); } catch { /* body was not JSON */ }
     // A degraded /health may answer 503 with its normal body: render it rather than fail.
+    if (res.status === 401) needsKey = true;
     if (!res.ok && data?.status !== "degraded") throw Object.assign(new Error(data?.error || `HTTP ${res.status} ${res.statusText}`.trim()), { status: res.status });
     return data ?? {};
   }
@@ -97,6 +103,7 @@
     const msgs = [];
     let kind = "warn";
     if (health.unreachable) { msgs.push("Service unreachable — retrying…"); kind = "error"; }
+    if (needsKey) { msgs.push("This service needs an API key: enter yours at the top right."); kind = "error"; }
     if (health.breaker === "open") msgs.push("Fallback model active — circuit breaker is open.");
     if (health.breaker === "half_open") msgs.push("Circuit breaker half-open — probing the champion model.");
     if (health.degraded && !health.unreachable) msgs.push("Service degraded.");
@@ -397,6 +404,7 @@
     ["/agents", renderAgents], ["/triage", renderTriage]];
 
   async function refresh() {
+    needsKey = false;
     const results = await Promise.allSettled(PANELS.map(([path]) => api(path, {}, REFRESH_TIMEOUT_MS)));
     health.unreachable = false;
     health.failing = [];
@@ -421,6 +429,18 @@
     setTimeout(loop, REFRESH_MS);
   }
 
+  function onKey(ev) {
+    ev.preventDefault();
+    const key = $("api-key").value.trim();
+    if (key) sessionStorage.setItem(KEY_STORE, key); else sessionStorage.removeItem(KEY_STORE);
+    $("api-key").value = "";
+    $("api-key").placeholder = key ? "key set for this tab" : "kept for this browser tab";
+    Object.keys(lastSeen).forEach((k) => delete lastSeen[k]);
+    refresh();
+  }
+
+  if (sessionStorage.getItem(KEY_STORE)) $("api-key").placeholder = "key set for this tab";
+  $("key-form").addEventListener("submit", onKey);
   $("ticket-form").addEventListener("submit", onSubmit);
   loop();
 })();

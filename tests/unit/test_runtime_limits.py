@@ -1,0 +1,95 @@
+"""The routing use case with a recording classifier: what the model sees, what is kept and
+sent, the async queue bound and job ownership (no server, no models)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from smart_support.clock import FakeClock
+from smart_support.serving.api_models import TicketIn
+from smart_support.serving.model_router import Classified
+from smart_support.serving.runtime import NotFound, QueueFull, Runtime
+from smart_support.serving.settings import ServeSettings
+from smart_support.text import ticket_text
+
+PII_SUBJECT = "Rückruf +49 30 12345678, jane.doe@example.com"
+PII_BODY = "Karte 4111 1111 1111 1111 wurde doppelt belastet, IBAN DE89370400440532013000."
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.events: list = []
+        self.rng = np.random.default_rng(0)
+
+    def classify(self, texts: list[str]) -> list[Classified]:
+        self.texts.extend(texts)
+        vectors = self.rng.normal(size=(len(texts), 384)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return [Classified("Billing", 0.9, 0.95, "m2", v, "de") for v in vectors]
+
+    def notify(self, event) -> None:
+        self.events.append(event)
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    settings = ServeSettings.from_config(
+        {"store": {"path": str(tmp_path / "state.db")}, "limits": {"max_queued_jobs": 2}}
+    )
+    recorder = Recorder()
+    built = Runtime.build(settings, recorder.classify, lambda: {}, clock=FakeClock())
+    built.service.notifier = recorder  # the urgent-ticket events (S = 0.95 > 0.8)
+    yield built, recorder
+    built.close()
+
+
+def test_the_model_sees_the_original_text_and_the_rest_sees_it_redacted(runtime) -> None:
+    built, recorder = runtime
+    result = built.service.route([TicketIn(subject=PII_SUBJECT, body=PII_BODY)])[0]
+    assert recorder.texts == [ticket_text(PII_SUBJECT, PII_BODY)]  # routing input unchanged
+    assert (result["category"], result["urgency_score"]) == ("Billing", 0.95)
+    (event,) = recorder.events
+    assert event.title == "Urgent ticket (S=0.95): Rückruf [phone], [email]"
+    with sqlite3.connect(built.settings.store.path) as db:
+        stored = db.execute("SELECT subject FROM tickets").fetchall()
+    assert stored == [("Rückruf [phone], [email]",)]
+
+
+def test_an_urgent_ticket_without_a_subject_alerts_with_the_start_of_its_body(runtime) -> None:
+    built, recorder = runtime
+    built.service.route([TicketIn(subject="  ", body="<p>Alle Server sind down!</p>")])
+    (event,) = recorder.events
+    assert event.title == "Urgent ticket (S=0.95): Alle Server sind down!"
+
+
+def test_the_async_queue_is_bounded_and_frees_as_jobs_finish(runtime) -> None:
+    built, _ = runtime
+    ticket = TicketIn(subject="Invoice", body="Charged twice.")
+    first, _second = built.submit(ticket), built.submit(ticket)
+    with pytest.raises(QueueFull) as refused:
+        built.submit(ticket)
+    assert refused.value.status == 429 and refused.value.retry_after_s > 0
+    assert built.worker.run_once()  # one job done: room for one more
+    assert built.job(first)["status"] == "done"
+    built.submit(ticket)
+    assert built.queue_depth() == 2
+
+
+def test_a_job_is_visible_only_to_the_key_that_submitted_it(runtime) -> None:
+    built, _ = runtime
+    job_id = built.submit(TicketIn(subject="Invoice", body="Charged twice."), owner="key-a")
+    assert built.job(job_id, owner="key-a")["status"] == "queued"
+    with pytest.raises(NotFound):
+        built.job(job_id, owner="key-b")
+    assert built.worker.run_once() and built.job(job_id)["status"] == "done"
+
+
+def test_unknown_ids_are_not_found(runtime) -> None:
+    built, _ = runtime
+    for lookup in (built.job, built.incident, built.resolve):
+        with pytest.raises(NotFound, match="nope"):
+            lookup("nope")
