@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from smart_support.serving.local_server import LocalServer
 
+from tests.local_server import LocalServer
 from tests.serving.conftest import bearer, jobs_not_done, keys_env, write_params
 
 pytestmark = pytest.mark.e2e

@@ -6,12 +6,12 @@ import os
 
 import pytest
 
-from smart_support.clock import FakeClock
 from smart_support.serving.access import KeyRing, Role, hash_key, parse_keys, required_role
 from smart_support.serving.edge import EdgePolicy, Rejection, Request, host_allowed, is_loopback
 from smart_support.serving.exposure import OpenNetworkError, refuse_open_network
 from smart_support.serving.rate_limit import RateLimiter
 from smart_support.serving.settings import ServeSettings
+from tests.fakes import FakeClock
 
 
 def line(key: str, role: str) -> str:

@@ -8,12 +8,12 @@ import sqlite3
 import numpy as np
 import pytest
 
-from smart_support.clock import FakeClock
 from smart_support.serving.api_models import TicketIn
 from smart_support.serving.model_router import Classified
 from smart_support.serving.runtime import NotFound, QueueFull, Runtime
 from smart_support.serving.settings import ServeSettings
 from smart_support.text import ticket_text
+from tests.fakes import FakeClock
 
 PII_SUBJECT = "Rückruf +49 30 12345678, jane.doe@example.com"
 PII_BODY = "Karte 4111 1111 1111 1111 wurde doppelt belastet, IBAN DE89370400440532013000."
