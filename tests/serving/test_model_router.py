@@ -130,8 +130,9 @@ def test_a_hung_champion_is_answered_for_by_the_fallback(models, caplog) -> None
         used = [router.classify(TEXTS[:1])[0].model_used for _ in range(3)]
         assert used == ["m1", "m1", "m1"] and not hung.release.is_set()
         assert breaker.state.value == "open" and breaker.trips == 1
-        # two calls hung past their deadline; the third found both champion threads taken
-        assert "every call slot is busy" in caplog.text
+        # only the first call waited for its deadline; while it hangs, later calls go
+        # straight to the fallback (each counted by the breaker as slow)
+        assert caplog.text.count("no answer for 1 ticket(s)") == 1
     finally:
         hung.release.set()
 

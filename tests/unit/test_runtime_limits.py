@@ -22,7 +22,6 @@ PII_BODY = "Karte 4111 1111 1111 1111 wurde doppelt belastet, IBAN DE89370400440
 class Recorder:
     def __init__(self) -> None:
         self.texts: list[str] = []
-        self.events: list = []
         self.rng = np.random.default_rng(0)
 
     def classify(self, texts: list[str]) -> list[Classified]:
@@ -31,8 +30,10 @@ class Recorder:
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         return [Classified("Billing", 0.9, 0.95, "m2", v, "de") for v in vectors]
 
-    def notify(self, event) -> None:
-        self.events.append(event)
+
+def alert_titles(built: Runtime) -> list[str]:
+    """The titles of the webhook messages waiting in the outbox."""
+    return [m.payload["text"] for m in built.store.outbox.claim("test", limit=100)]
 
 
 @pytest.fixture
@@ -42,7 +43,6 @@ def runtime(tmp_path):
     )
     recorder = Recorder()
     built = Runtime.build(settings, recorder.classify, lambda: {}, clock=FakeClock())
-    built.service.notifier = recorder  # the urgent-ticket events (S = 0.95 > 0.8)
     yield built, recorder
     built.close()
 
@@ -52,8 +52,8 @@ def test_the_model_sees_the_original_text_and_the_rest_sees_it_redacted(runtime)
     result = built.service.route([TicketIn(subject=PII_SUBJECT, body=PII_BODY)])[0]
     assert recorder.texts == [ticket_text(PII_SUBJECT, PII_BODY)]  # routing input unchanged
     assert (result["category"], result["urgency_score"]) == ("Billing", 0.95)
-    (event,) = recorder.events
-    assert event.title == "Urgent ticket (S=0.95): Rückruf [phone], [email]"
+    (title,) = alert_titles(built)  # the urgent-ticket alert (S = 0.95 > 0.8), from the outbox
+    assert title == "Urgent ticket (S=0.95): Rückruf [phone], [email]"
     with sqlite3.connect(built.settings.store.path) as db:
         stored = db.execute("SELECT subject FROM tickets").fetchall()
     assert stored == [("Rückruf [phone], [email]",)]
@@ -62,8 +62,7 @@ def test_the_model_sees_the_original_text_and_the_rest_sees_it_redacted(runtime)
 def test_an_urgent_ticket_without_a_subject_alerts_with_the_start_of_its_body(runtime) -> None:
     built, recorder = runtime
     built.service.route([TicketIn(subject="  ", body="<p>Alle Server sind down!</p>")])
-    (event,) = recorder.events
-    assert event.title == "Urgent ticket (S=0.95): Alle Server sind down!"
+    assert alert_titles(built) == ["Urgent ticket (S=0.95): Alle Server sind down!"]
 
 
 def test_the_async_queue_is_bounded_and_frees_as_jobs_finish(runtime) -> None:
@@ -81,7 +80,7 @@ def test_the_async_queue_is_bounded_and_frees_as_jobs_finish(runtime) -> None:
 
 def test_a_job_is_visible_only_to_the_key_that_submitted_it(runtime) -> None:
     built, _ = runtime
-    job_id = built.submit(TicketIn(subject="Invoice", body="Charged twice."), owner="key-a")
+    job_id = built.submit(TicketIn(subject="Invoice", body="Charged twice."), caller="key-a")
     assert built.job(job_id, owner="key-a")["status"] == "queued"
     with pytest.raises(NotFound):
         built.job(job_id, owner="key-b")
