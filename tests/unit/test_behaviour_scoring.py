@@ -97,7 +97,9 @@ def test_the_floor_needs_every_language() -> None:
 
 @pytest.mark.parametrize("part", ["dev", "holdout"])
 def test_the_suite_has_15_tickets_per_class_and_language(part: str) -> None:
-    both = load_suite(ROOT / "behaviour" / "dev.yaml") + load_suite(ROOT / "behaviour" / "holdout.yaml")
+    both = load_suite(ROOT / "behaviour" / "dev.yaml") + load_suite(
+        ROOT / "behaviour" / "holdout.yaml"
+    )
     for lang in ("en", "de"):
         for cls in ("Billing", "Technical", "Legal"):
             assert sum(t.language == lang and t.category == cls for t in both) >= 15

@@ -46,7 +46,9 @@ def load_suite(path: str | Path) -> list[BehaviourTicket]:
         raise ValueError(f"{path}: expected a non-empty list under `tickets:`")
     tickets = []
     for i, row in enumerate(rows):
-        missing = [f for f in FIELDS if not isinstance(row, dict) or not str(row.get(f, "")).strip()]
+        missing = [
+            f for f in FIELDS if not isinstance(row, dict) or not str(row.get(f, "")).strip()
+        ]
         if missing:
             raise ValueError(f"{path}: ticket {i} lacks {', '.join(missing)}")
         if row["language"] not in LANGUAGES:
@@ -156,8 +158,16 @@ def score_suite(model: Any, tickets: Sequence[BehaviourTicket]) -> BehaviourResu
         passed = got == t.category
         tally.add(["mft", f"mft_{t.language}", f"mft_{t.language}_{t.category}"], passed)
         if not passed:
-            failures.append({"kind": "mft", "case": "plain", "expected": t.category,
-                             "got": got, "language": t.language, "text": t.text})
+            failures.append(
+                {
+                    "kind": "mft",
+                    "case": "plain",
+                    "expected": t.category,
+                    "got": got,
+                    "language": t.language,
+                    "text": t.text,
+                }
+            )
 
     for case, perturb in INVARIANCE.items():
         for variant in (0, 1):
@@ -168,17 +178,31 @@ def score_suite(model: Any, tickets: Sequence[BehaviourTicket]) -> BehaviourResu
                 passed = after == before
                 tally.add(["inv", f"inv_{t.language}", f"inv_{t.language}_{case}"], passed)
                 if not passed:
-                    failures.append({"kind": "inv", "case": case, "expected": before,
-                                     "got": after, "language": t.language, "text": text})
+                    failures.append(
+                        {
+                            "kind": "inv",
+                            "case": case,
+                            "expected": before,
+                            "got": after,
+                            "language": t.language,
+                            "text": text,
+                        }
+                    )
 
-    directions: list[tuple[str, Perturbation, Callable[[Any, int], float], list[BehaviourTicket]]] = [
+    directions: list[
+        tuple[str, Perturbation, Callable[[Any, int], float], list[BehaviourTicket]]
+    ] = [
         ("urgency", _append(URGENT), lambda p, i: float(p.urgency[i]), known),
     ]
     if "Legal" in labels:
         legal = labels.index("Legal")
         directions.append(
-            ("legal", _append(LEGAL), lambda p, i: float(p.probabilities[i, legal]),
-             [t for t in known if t.category != "Legal"])
+            (
+                "legal",
+                _append(LEGAL),
+                lambda p, i: float(p.probabilities[i, legal]),
+                [t for t in known if t.category != "Legal"],
+            )
         )
     for case, perturb, measure, subset in directions:
         if not subset:
@@ -191,8 +215,16 @@ def score_suite(model: Any, tickets: Sequence[BehaviourTicket]) -> BehaviourResu
             passed = bool(new > old)  # strictly: words that change nothing fail
             tally.add(["dir", f"dir_{t.language}", f"dir_{t.language}_{case}"], passed)
             if not passed:
-                failures.append({"kind": "dir", "case": case, "expected": f"> {old:.4f}",
-                                 "got": round(new, 4), "language": t.language, "text": texts[i]})
+                failures.append(
+                    {
+                        "kind": "dir",
+                        "case": case,
+                        "expected": f"> {old:.4f}",
+                        "got": round(new, 4),
+                        "language": t.language,
+                        "text": texts[i],
+                    }
+                )
     return BehaviourResult(tally.rates(), failures)
 
 
