@@ -35,20 +35,38 @@ def _splits(labels: str, data: Path) -> dict[str, SplitData]:
 def _with_embeddings(splits: dict[str, SplitData], cfg: Any) -> dict[str, SplitData]:
     from smart_support.features.embeddings import shared_embedder
 
-    emb = shared_embedder(str(cfg.features.embedding.model), int(cfg.features.embedding.max_seq_length))
+    emb = shared_embedder(
+        str(cfg.features.embedding.model), int(cfg.features.embedding.max_seq_length)
+    )
     return {k: SplitData(s.frame, emb.encode(s.texts)) for k, s in splits.items()}
 
 
-def run_option(option: str, labels: str, splits: dict[str, SplitData], overrides: list[str]) -> dict[str, Any]:
-    cfg = compose_config([f"model@models.m3={option}", "tune.n_trials=0", f"labels={labels}", *overrides])
+def run_option(
+    option: str, labels: str, splits: dict[str, SplitData], overrides: list[str]
+) -> dict[str, Any]:
+    cfg = compose_config(
+        [f"model@models.m3={option}", "tune.n_trials=0", f"labels={labels}", *overrides]
+    )
     params = to_dict(cfg)
     start = time.perf_counter()
-    model = train_milestone(params["models"]["m3"], params["tune"], labels, splits["train"], splits["val"], 42, params["urgency_alert"]).model
+    model = train_milestone(
+        params["models"]["m3"],
+        params["tune"],
+        labels,
+        splits["train"],
+        splits["val"],
+        42,
+        params["urgency_alert"],
+    ).model
     seconds = time.perf_counter() - start
     out: dict[str, Any] = {"option": option, "overrides": overrides, "train_s": round(seconds, 1)}
     for part in ("val", "test"):
         m = evaluate_model(model, splits[part], 0.8).metrics
-        out[part] = {k: round(m[k], 4) for k in ("macro_f1", "macro_f1_en", "macro_f1_de", "accuracy") if k in m}
+        out[part] = {
+            k: round(m[k], 4)
+            for k in ("macro_f1", "macro_f1_en", "macro_f1_de", "accuracy")
+            if k in m
+        }
         out[part].update({k: round(v, 3) for k, v in m.items() if k.startswith("f1_")})
     for part in ("dev", "holdout"):
         beh = score_suite(model, load_suite(ROOT / "behaviour" / f"{part}.yaml")).metrics
@@ -60,7 +78,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--labels", default="three_way")
     parser.add_argument("--options", nargs="+", default=["m1", "m2"])
-    parser.add_argument("--set", nargs="*", default=[], help="extra Hydra overrides, e.g. models.m3.C=2")
+    parser.add_argument(
+        "--set", nargs="*", default=[], help="extra Hydra overrides, e.g. models.m3.C=2"
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args()
     splits = _splits(args.labels, args.data)
