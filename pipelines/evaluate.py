@@ -1,4 +1,5 @@
-"""Stage `evaluate@<milestone>`: test metrics, confusion plots; logged into the train run."""
+"""Stage `evaluate@<milestone>`: test metrics, confusion plots, the behavioural suite and the
+validation coverage/accuracy curve; logged into the train run."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 import mlflow
 
 from smart_support.config import load_params, setup_logging, to_dict, write_json
+from smart_support.evaluation.behaviour import score_parts
+from smart_support.evaluation.confidence import choose_threshold, coverage_curve
 from smart_support.evaluation.evaluate import evaluate_model, latency_ms_per_ticket
 from smart_support.evaluation.metrics import confusion_png, confusion_rows, report_text
 from smart_support.models.training import load_split
@@ -49,12 +52,50 @@ def main(milestone: str) -> int:
     )
     report = report_text(result.y_true, result.y_pred, model.labels)
 
+    behaviour = score_parts(model, dict(cfg.behaviour.parts))
+    write_json(
+        reports / "behaviour" / f"{milestone}.json", {p: r.metrics for p, r in behaviour.items()}
+    )
+    write_json(
+        reports / "behaviour" / f"{milestone}_failures.json",
+        {p: r.failures for p, r in behaviour.items()},
+    )
+
+    val = load_split(cfg.paths.prepared, cfg.paths.features, "val")
+    val_eval = evaluate_model(model, val, float(cfg.serve.urgency.alert_threshold))
+    curve = coverage_curve(val_eval.confidences, val_eval.correct)
+    target = float(cfg.confidence.target_accuracy)
+    write_json(
+        reports / "confidence" / f"{milestone}.json",
+        {
+            "split": "val",
+            "target_accuracy": target,
+            "review_threshold": choose_threshold(curve, target),
+            "curve": curve,
+        },
+    )
+
     configure(to_dict(cfg.tracking))
     with mlflow.start_run(run_id=run["run_id"]):
         log_metrics(metrics, "test_")
+        for part, scored in behaviour.items():
+            log_metrics(scored.metrics, f"behaviour_{part}_")
         mlflow.log_artifact(str(png), "evaluation")
+        mlflow.log_artifact(str(reports / "behaviour" / f"{milestone}_failures.json"), "behaviour")
+        mlflow.log_artifact(str(reports / "confidence" / f"{milestone}.json"), "evaluation")
         mlflow.log_text(report, "evaluation/classification_report.txt")
     log.info("%s test metrics:\n%s\n%s", milestone, json.dumps(metrics, indent=2), report)
+    log.info(
+        "%s behaviour (mft/inv/dir): %s",
+        milestone,
+        {
+            p: {
+                k: round(r.metrics.get(k, float("nan")), 3)
+                for k in ("mft_en", "mft_de", "inv", "dir")
+            }
+            for p, r in behaviour.items()
+        },
+    )
     return 0
 
 

@@ -1,4 +1,8 @@
-"""Stage `register`: best milestone → `smart-support-router@champion` (if better); M1 → @fallback."""
+"""Stage `register`: every milestone versioned; the best on validation that passes the
+behavioural floor → `smart-support-router@champion` (if better); M1 → @fallback.
+
+Reads the train runs (validation metrics) and the behavioural dev scores, never the test split.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 from mlflow import MlflowClient
 
 from smart_support.config import load_params, setup_logging, to_dict, write_json
-from smart_support.tracking.registry import register_models
+from smart_support.tracking.registry import candidate_from, register_models
 from smart_support.tracking.runs import configure
 
 log = logging.getLogger("register")
@@ -21,15 +25,12 @@ def main() -> int:
     cfg = load_params()
     tracking = to_dict(cfg.tracking)
     configure(tracking)
-    milestones = list(cfg.milestones)
-    runs = {
-        m: json.loads((Path(cfg.paths.models) / m / "run.json").read_text()) for m in milestones
-    }
-    metrics = {
-        m: json.loads((Path(cfg.paths.reports) / "metrics" / f"{m}.json").read_text())
-        for m in milestones
-    }
-    decision = register_models(MlflowClient(), tracking, runs, metrics)
+    runs, candidates = {}, {}
+    for m in cfg.milestones:
+        runs[m] = json.loads((Path(cfg.paths.models) / m / "run.json").read_text())
+        behaviour = json.loads((Path(cfg.paths.reports) / "behaviour" / f"{m}.json").read_text())
+        candidates[m] = candidate_from(m, runs[m], behaviour["dev"], float(cfg.behaviour.floor_mft))
+    decision = register_models(MlflowClient(), tracking, runs, candidates)
     write_json(Path(cfg.paths.reports) / "register.json", decision)
     print(json.dumps(decision, indent=2))
     return 0

@@ -62,7 +62,8 @@ def main(milestone: str) -> int:
             )
         mlflow.log_params({f"best.{k}": v for k, v in result.best_params.items()})
         alert = float(cfg.urgency_alert.alert_threshold)
-        log_metrics(evaluate_model(result.model, val, alert).metrics, "val_")
+        val_metrics = evaluate_model(result.model, val, alert).metrics
+        log_metrics(val_metrics, "val_")
         mlflow.log_dict(result.model.decision.report, "decision.json")
         model_uri = log_router_model(result.model, val.frame[["subject", "body"]].head(3))
 
@@ -81,6 +82,7 @@ def main(milestone: str) -> int:
             "cv_macro_f1_mean": result.cv_mean,
             "cv_macro_f1_std": result.cv_std,
             "trials": result.trials,
+            "val_metrics": val_metrics,
             "decision": result.model.decision.report,
         },
     )

@@ -39,9 +39,15 @@ def test_three_way_mapping(label_sets: dict, queue: str, category: str | None) -
         ("Human Resources", "Legal"),
         ("Customer Service", "Legal"),
         ("General Inquiry", "Legal"),
+        ("Returns and Exchanges", "Billing"),
         ("Technical Support", "Technical"),
-        ("Pets & Animals/Pet Services", "Technical"),
-        ("Legal & Compliance Requests", "Technical"),
+        ("Product Support", "Technical"),
+        ("IT Support", "Technical"),
+        ("Service Outages and Maintenance", "Technical"),
+        ("Pets & Animals/Pet Services", "Legal"),
+        ("Legal & Compliance Requests", "Legal"),
+        ("Network Infrastructure", "Legal"),
+        ("Account & Billing Management", "Legal"),
     ],
 )
 def test_seed_mapping(label_sets: dict, queue: str, category: str) -> None:

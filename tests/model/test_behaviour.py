@@ -28,9 +28,9 @@ def test_names_do_not_change_the_category(real_m2, a: str, b: str) -> None:
         ("Cannot access the VPN from the office network.", "URGENT, ASAP: "),
     ],
 )
-def test_urgency_words_do_not_lower_the_score(real_m2, text: str, word: str) -> None:
+def test_urgency_words_raise_the_score(real_m2, text: str, word: str) -> None:
     calm, urgent = real_m2.predict([text, word + text]).urgency
-    assert urgent >= calm
+    assert urgent > calm
 
 
 @pytest.mark.parametrize(

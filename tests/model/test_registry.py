@@ -6,8 +6,10 @@ from mlflow import MlflowClient
 
 from smart_support.models.pyfunc import load_router, log_router_model
 from smart_support.tracking.registry import (
+    Candidate,
     Champion,
     best_milestone,
+    candidate_from,
     register_models,
     should_promote,
 )
@@ -20,25 +22,43 @@ TRACKING = {
 }
 
 
+def cand(milestone: str, val: float, floor: bool = True, labels: str = "three_way") -> Candidate:
+    return Candidate(milestone, val, labels, 1.0 if floor else 0.5, floor)
+
+
 @pytest.mark.parametrize(
     ("candidate", "current", "promote"),
     [
-        (0.90, None, True),
-        (0.90, Champion("1", 0.85, "three_way", "m1"), True),
-        (0.85, Champion("1", 0.85, "three_way", "m1"), False),
-        (0.80, Champion("1", 0.85, "three_way", "m2"), False),
-        (0.80, Champion("1", 0.95, "seed", "m2"), True),
+        (cand("m2", 0.90), None, True),
+        (cand("m2", 0.90), Champion("1", 0.85, "three_way", "m1"), True),
+        (cand("m2", 0.85), Champion("1", 0.85, "three_way", "m1"), False),
+        (cand("m2", 0.80), Champion("1", 0.85, "three_way", "m2"), False),
+        (cand("m2", 0.80), Champion("1", 0.95, "seed", "m2"), True),
+        (cand("m2", 0.80), Champion("1", 0.95, "three_way", "m2", floor_passed=False), True),
+        (cand("m2", 0.99, floor=False), Champion("1", 0.85, "three_way", "m1"), False),
+        (cand("m2", 0.99, floor=False), None, True),
     ],
 )
-def test_promote_only_on_improvement(candidate, current, promote) -> None:
-    assert should_promote(candidate, "three_way", current) is promote
+def test_promote_only_on_improvement_and_behaviour(candidate, current, promote) -> None:
+    assert should_promote(candidate, current) is promote
 
 
 def test_best_milestone_prefers_the_earlier_one_on_a_tie() -> None:
-    assert (
-        best_milestone({"m1": {"macro_f1": 0.9}, "m2": {"macro_f1": 0.9}, "m3": {"macro_f1": 0.8}})
-        == "m1"
-    )
+    candidates = {"m1": cand("m1", 0.9), "m2": cand("m2", 0.9), "m3": cand("m3", 0.8)}
+    assert best_milestone(candidates) == "m1"
+
+
+def test_best_milestone_skips_those_below_the_behavioural_floor() -> None:
+    candidates = {"m1": cand("m1", 0.8), "m2": cand("m2", 0.9, floor=False)}
+    assert best_milestone(candidates) == "m1"
+    below = {"m1": cand("m1", 0.8, floor=False), "m2": cand("m2", 0.9, floor=False)}
+    assert best_milestone(below) == "m2"
+
+
+def test_candidacy_reads_validation_and_the_dev_floor() -> None:
+    run = {"labels": "three_way", "val_metrics": {"macro_f1": 0.88}}
+    c = candidate_from("m2", run, {"mft_en": 0.95, "mft_de": 0.85}, floor=0.9)
+    assert c == Candidate("m2", 0.88, "three_way", 0.85, False)
 
 
 @pytest.fixture
@@ -54,11 +74,8 @@ def runs(tmp_path, tiny_m2, tiny_splits):
     mlflow.set_tracking_uri(None)
 
 
-def metrics(m1: float, m2: float) -> dict:
-    return {
-        "m1": {"macro_f1": m1, "labels": "three_way"},
-        "m2": {"macro_f1": m2, "labels": "three_way"},
-    }
+def metrics(m1: float, m2: float, m2_floor: bool = True) -> dict:
+    return {"m1": cand("m1", m1), "m2": cand("m2", m2, m2_floor)}
 
 
 def test_register_promotes_then_keeps_the_better_champion(runs) -> None:
@@ -71,6 +88,53 @@ def test_register_promotes_then_keeps_the_better_champion(runs) -> None:
     assert worse["fallback_version"] == worse["versions"]["m1"] != first["fallback_version"]
     better = register_models(client, TRACKING, runs, metrics(0.70, 0.95))
     assert better["promoted"] and better["champion_version"] == better["versions"]["m2"]
+    misroutes = register_models(client, TRACKING, runs, metrics(0.70, 0.99, m2_floor=False))
+    assert not misroutes["promoted"] and misroutes["best_milestone"] == "m1"
+    assert misroutes["champion_version"] == better["champion_version"]
+
+
+def test_an_empty_registry_gets_a_champion_tagged_below_the_floor(runs) -> None:
+    client = MlflowClient()
+    below = {"m1": cand("m1", 0.8, floor=False), "m2": cand("m2", 0.9, floor=False)}
+    first = register_models(client, TRACKING, runs, below)
+    assert first["promoted"] and first["champion_milestone"] == "m2"
+    assert first["champion_below_behaviour_floor"]
+    version = client.get_model_version_by_alias("router-test", "champion")
+    assert version.tags["behaviour_floor_passed"] == "false"
+    passing = register_models(client, TRACKING, runs, metrics(0.8, 0.85))
+    assert passing["promoted"] and not passing["champion_below_behaviour_floor"]
+
+
+def test_the_register_stage_never_reads_test_metrics(tmp_path, runs, monkeypatch) -> None:
+    """Validation says m1, the test metrics on disk say m2: m1 wins."""
+    import json
+
+    import yaml
+
+    from pipelines import register as stage
+
+    monkeypatch.chdir(tmp_path)
+    params = {
+        "milestones": ["m1", "m2"],
+        "paths": {"models": "models", "reports": "reports"},
+        "behaviour": {"floor_mft": 0.9},
+        "tracking": {**TRACKING, "tracking_uri": mlflow.get_tracking_uri(), "experiment": "t"},
+    }
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    for m, val in (("m1", 0.9), ("m2", 0.8)):
+        (tmp_path / "models" / m).mkdir(parents=True)
+        run = {**runs[m], "labels": "three_way", "val_metrics": {"macro_f1": val}}
+        (tmp_path / "models" / m / "run.json").write_text(json.dumps(run))
+        (tmp_path / "reports" / "behaviour").mkdir(parents=True, exist_ok=True)
+        beh = {"dev": {"mft_en": 1.0, "mft_de": 1.0}, "holdout": {"mft_en": 0.0, "mft_de": 0.0}}
+        (tmp_path / "reports" / "behaviour" / f"{m}.json").write_text(json.dumps(beh))
+        test = {"macro_f1": 1.0 - val, "labels": "three_way"}  # test ranks m2 first
+        (tmp_path / "reports" / "metrics").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "reports" / "metrics" / f"{m}.json").write_text(json.dumps(test))
+    assert stage.main() == 0
+    decision = json.loads((tmp_path / "reports" / "register.json").read_text())
+    assert decision["champion_milestone"] == "m1"
+    assert decision["best_val_macro_f1"] == 0.9
 
 
 def test_registered_aliases_load_as_routers(runs) -> None:

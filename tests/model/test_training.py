@@ -46,13 +46,29 @@ def test_urgency_is_trained_on_excluded_queues_too(tiny_splits) -> None:
     train = tiny_splits["train"]
     assert (~train.labelled).any()
     model = fit("m2", tiny_splits, slot="m2")
-    assert model.urgency.ridge.n_features_in_ > 0
+    # "onboarding" occurs only in the excluded queue's tickets: it is in the urgency
+    # model's vocabulary only if those tickets were trained on.
+    assert "onboarding" in model.urgency.tfidf.vocabulary_
     excluded = SplitData(train.frame[~train.labelled])
     assert len(model.predict(excluded.texts).urgency) == len(excluded.frame)
 
 
-def test_decision_rule_is_fitted_on_validation_and_used_by_predict(tiny_splits) -> None:
+def test_decision_rule_is_fitted_on_validation_and_used_by_predict(
+    tiny_splits, monkeypatch
+) -> None:
+    from smart_support.models.decision import DecisionRule
+
+    seen: list[int] = []
+    real_fit = DecisionRule.fit
+
+    def spy(self, proba, y):  # type: ignore[no-untyped-def]
+        seen.append(len(y))
+        return real_fit(self, proba, y)
+
+    monkeypatch.setattr(DecisionRule, "fit", spy)
     model = fit("m2", tiny_splits, slot="m2")
+    assert seen == [int(tiny_splits["val"].labelled.sum())]
+    assert seen[0] != int(tiny_splits["train"].labelled.sum())
     assert model.decision.rule == "class_offsets"
     assert "val_cross_fitted_gain" in model.decision.report
     prediction = model.predict(tiny_splits["test"].texts)

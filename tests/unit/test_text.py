@@ -27,3 +27,35 @@ def test_ticket_text_joins_subject_and_body() -> None:
 
 def test_ticket_text_without_subject_is_the_body() -> None:
     assert ticket_text(None, "charged twice") == "charged twice"
+
+
+@pytest.mark.parametrize(
+    ("body", "content"),
+    [
+        (
+            "Liebes Support-Team, die Rechnung ist falsch. Vielen Dank, Max",
+            "die Rechnung ist falsch.",
+        ),
+        (
+            "Sehr geehrte Damen und Herren,\\n\\nich kündige. Mit freundlichen Grüßen",
+            "ich kündige.",
+        ),
+        ("Support-Team,\\n\\nDer Server steht.", "Der Server steht."),
+        (
+            "Dear support team, my invoice is wrong. Best regards, Anna Smith",
+            "my invoice is wrong.",
+        ),
+        ("Hello, the app crashes. Thanks in advance!", "the app crashes."),
+        ("The app crashes after the update.", "The app crashes after the update."),
+        (
+            "Thank you for the quick fix last week, but it broke again.",
+            "Thank you for the quick fix last week, but it broke again.",
+        ),
+    ],
+)
+def test_salutation_formulas_leave_the_body(body: str, content: str) -> None:
+    assert ticket_text("", body) == content
+
+
+def test_a_body_that_is_only_a_greeting_is_kept() -> None:
+    assert ticket_text("Hi", "Hello!") == "Hi. Hello!"

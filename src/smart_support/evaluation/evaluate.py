@@ -18,6 +18,11 @@ class Evaluation:
     metrics: dict[str, float]
     y_true: list[str]
     y_pred: list[str]
+    confidences: np.ndarray  # of the labelled tickets, aligned with y_true
+
+    @property
+    def correct(self) -> np.ndarray:
+        return np.asarray(self.y_true) == np.asarray(self.y_pred)
 
 
 def evaluate_model(model: RouterModel, test: SplitData, alert_threshold: float) -> Evaluation:
@@ -33,7 +38,7 @@ def evaluate_model(model: RouterModel, test: SplitData, alert_threshold: float) 
         urgency_metrics(test.frame["urgency"].to_numpy(), prediction.urgency, alert_threshold)
     )
     metrics["test_tickets"] = float(labelled.sum())
-    return Evaluation(metrics, y_true, y_pred)
+    return Evaluation(metrics, y_true, y_pred, np.asarray(prediction.confidences)[labelled])
 
 
 def latency_ms_per_ticket(model: RouterModel, texts: list[str], repeats: int = 1) -> dict[str, Any]:

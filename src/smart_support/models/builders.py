@@ -9,10 +9,13 @@ from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline
 from omegaconf import DictConfig, OmegaConf
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
+from smart_support.features.lexicon import DepartmentLexicon, Lexicon, WithLexicon
 from smart_support.models.decision import build_decision
 from smart_support.models.router_model import RouterModel
 from smart_support.models.urgency import KeywordUrgency, RidgeUrgency
@@ -20,6 +23,24 @@ from smart_support.models.urgency import KeywordUrgency, RidgeUrgency
 Terms = Mapping[str, Sequence[str]]
 Decision = str | Mapping[str, Any] | None  # `decision:` of conf/model/*.yaml
 NOT_BUILDER_ARGS = {"tune_space", "description"}
+
+
+def _with_lexicon(
+    vectorizer: Any, lexicon: Lexicon | None, weight: float, word_ngram_max: int = 0
+) -> Any:
+    """The vectorizer, with department lexicon columns beside it when `weight` > 0 and word
+    1..`word_ngram_max`-gram TF-IDF beside it when that is > 0."""
+    use_lexicon = bool(lexicon) and weight > 0
+    if not use_lexicon and word_ngram_max <= 0:
+        return vectorizer
+    words = (
+        TfidfVectorizer(ngram_range=(1, word_ngram_max), min_df=2, sublinear_tf=True)
+        if word_ngram_max > 0
+        else None
+    )
+    return WithLexicon(
+        vectorizer, DepartmentLexicon(lexicon, weight) if use_lexicon else None, words
+    )
 
 
 def _steps(vectorizer: Any, classifier: Any, smote: bool, seed: int) -> Pipeline:
@@ -38,9 +59,15 @@ def build_m1(
     smote: bool = False,
     urgency_terms: Terms | None = None,
     decision: Decision = None,
+    lexicon: Lexicon | None = None,
+    lexicon_weight: float = 0.0,
     seed: int = 42,
 ) -> RouterModel:
-    vectorizer = TfidfVectorizer(ngram_range=(1, ngram_max), min_df=min_df, sublinear_tf=True)
+    vectorizer = _with_lexicon(
+        TfidfVectorizer(ngram_range=(1, ngram_max), min_df=min_df, sublinear_tf=True),
+        lexicon,
+        lexicon_weight,
+    )
     classifier = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
     return RouterModel(
         name=name,
@@ -61,13 +88,21 @@ def build_m2(
     urgency_alpha: float = 3.0,
     urgency_terms: Terms | None = None,
     decision: Decision = None,
+    lexicon: Lexicon | None = None,
+    lexicon_weight: float = 0.0,
+    word_ngram_max: int = 0,
     seed: int = 42,
 ) -> RouterModel:
-    vectorizer = TfidfVectorizer(
-        analyzer="char_wb",
-        ngram_range=(ngram_min, ngram_max),
-        max_features=max_features,
-        sublinear_tf=True,
+    vectorizer = _with_lexicon(
+        TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(ngram_min, ngram_max),
+            max_features=max_features,
+            sublinear_tf=True,
+        ),
+        lexicon,
+        lexicon_weight,
+        word_ngram_max,
     )
     svc = LinearSVC(C=C, class_weight="balanced")
     classifier = CalibratedClassifierCV(svc, cv=calibration_cv, method="sigmoid")
@@ -98,6 +133,64 @@ def build_m3(
         uses_embeddings=True,
         urgency_uses_embeddings=True,
         embedding=dict(embedding or {}),
+    )
+
+
+def _vectors(X: Any) -> Any:
+    return X.astype(float)
+
+
+def build_m3_stacked(
+    name: str = "m3",
+    C: float = 0.5,
+    ngram_min: int = 3,
+    ngram_max: int = 5,
+    max_features: int | None = 200_000,
+    word_ngram_max: int = 2,
+    embedding_weight: float = 1.0,
+    calibration_cv: int = 3,
+    lexicon: Lexicon | None = None,
+    lexicon_weight: float = 0.0,
+    urgency_alpha: float = 3.0,
+    urgency_terms: Terms | None = None,
+    embedding: Mapping[str, Any] | None = None,
+    decision: Decision = None,
+    seed: int = 42,
+) -> RouterModel:
+    """Character and word TF-IDF (and the lexicon) beside the sentence embedding, into one
+    calibrated LinearSVC."""
+    text = _with_lexicon(
+        TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(ngram_min, ngram_max),
+            max_features=max_features,
+            sublinear_tf=True,
+        ),
+        lexicon,
+        lexicon_weight,
+        word_ngram_max,
+    )
+    features = ColumnTransformer(
+        [("text", text, 0), ("embedding", FunctionTransformer(_vectors), slice(1, None))],
+        transformer_weights={"text": 1.0, "embedding": embedding_weight},
+        sparse_threshold=1.0,
+    )
+    svc = LinearSVC(C=C, class_weight="balanced")
+    classifier = Pipeline(
+        [
+            ("features", features),
+            ("clf", CalibratedClassifierCV(svc, cv=calibration_cv, method="sigmoid")),
+        ]
+    )
+    return RouterModel(
+        name=name,
+        decision=build_decision(decision, seed),
+        classifier=classifier,
+        urgency=RidgeUrgency(urgency_terms or {}, alpha=urgency_alpha, use_embeddings=True),
+        uses_embeddings=True,
+        urgency_uses_embeddings=True,
+        embedding=dict(embedding or {}),
+        stacks_text=True,
     )
 
 

@@ -77,6 +77,8 @@ def stack_calibrated(model: Any) -> StackedSigmoidLinear | None:
 
 def accelerate(router: Any, check_texts: Sequence[str]) -> Any:
     """A copy of `router` whose calibrated SVM step is stacked, if it predicts the same."""
+    if getattr(router, "uses_embeddings", False):
+        return router  # checked on texts only; embedding models keep sklearn's path
     steps = getattr(router.classifier, "steps", None)
     fast = stack_calibrated(steps[-1][1]) if steps else None
     if steps is None or fast is None:

@@ -14,6 +14,14 @@ from smart_support.models.decision import DecisionRule
 from smart_support.models.urgency import AlertCalibrator
 
 
+def stack_text_and_vectors(texts: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
+    """One object array per ticket row: the text in column 0, its vector in columns 1.."""
+    out = np.empty((len(texts), 1 + embeddings.shape[1]), dtype=object)
+    out[:, 0] = list(texts)
+    out[:, 1:] = embeddings
+    return out
+
+
 @dataclass
 class RouterModel:
     """Implements smart_support.models.base.TicketClassifier; picklable."""
@@ -27,6 +35,8 @@ class RouterModel:
     calibrator: AlertCalibrator = field(default_factory=AlertCalibrator)
     labels: list[str] = field(default_factory=list)
     decision: DecisionRule = field(default_factory=DecisionRule)
+    # With uses_embeddings: the classifier reads the text too (column 0, then the vector).
+    stacks_text: bool = False
 
     @property
     def needs_embeddings(self) -> bool:
@@ -37,6 +47,8 @@ class RouterModel:
             return np.asarray(texts, dtype=object)
         if embeddings is None:
             raise ValueError(f"{self.name} classifies sentence embeddings; none were given")
+        if getattr(self, "stacks_text", False):
+            return stack_text_and_vectors(texts, embeddings)
         return embeddings
 
     def fit_classifier(

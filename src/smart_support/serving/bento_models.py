@@ -43,6 +43,7 @@ def load_bento_router(ref: Any) -> tuple[RouterModel, ModelInfo]:
         milestone=str(meta.get("milestone", router.name)),
         version=str(meta.get("registry_version", "")),
         source=str(stored.tag),
+        behaviour_floor_passed=str(meta.get("behaviour_floor_passed", "true")) != "false",
     )
     return router, info
 

@@ -60,6 +60,9 @@ class ModelInfo:
     milestone: str
     version: str
     source: str
+    # False when register made it champion without passing the behavioural floor (an empty
+    # registry: the best on validation, so the service can start).
+    behaviour_floor_passed: bool = True
 
 
 class ModelRouter:

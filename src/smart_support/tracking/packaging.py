@@ -36,7 +36,8 @@ def import_registered(tracking: Mapping[str, Any]) -> dict[str, Any]:
                 "registry_version": str(version.version),
                 "milestone": str(tags.get("milestone", "")),
                 "labels": str(tags.get("labels", "")),
-                "test_macro_f1": str(tags.get("test_macro_f1", "")),
+                "val_macro_f1": str(tags.get("val_macro_f1", "")),
+                "behaviour_floor_passed": str(tags.get("behaviour_floor_passed", "")),
             },
         )
         imported[str(alias)] = {

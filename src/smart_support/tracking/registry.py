@@ -1,4 +1,8 @@
-"""Register the best milestone and move registry aliases (champion, fallback)."""
+"""Register the milestones and move registry aliases (champion, fallback).
+
+The champion is chosen on the validation split and the behavioural suite's dev part; test
+metrics are for reporting only and never reach this module.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from typing import Any
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-SCORE_TAG = "test_macro_f1"
+SCORE_TAG = "val_macro_f1"
+FLOOR_TAG = "behaviour_floor_passed"
+MFT_TAG = "behaviour_dev_mft_worst_language"
 
 
 @dataclass(frozen=True)
@@ -18,18 +24,39 @@ class Champion:
     score: float
     labels: str
     milestone: str
+    floor_passed: bool = True
 
 
-def best_milestone(metrics: Mapping[str, Mapping[str, Any]], key: str = "macro_f1") -> str:
-    """The milestone with the highest test score (ties: the earlier, cheaper milestone)."""
-    return max(sorted(metrics), key=lambda m: (float(metrics[m][key]), -sorted(metrics).index(m)))
+@dataclass(frozen=True)
+class Candidate:
+    """What register knows of a milestone: validation macro-F1 and behavioural dev MFT."""
+
+    milestone: str
+    val_macro_f1: float
+    labels: str
+    mft_worst_language: float
+    floor_passed: bool
 
 
-def should_promote(candidate: float, labels: str, current: Champion | None) -> bool:
-    """Promote on a strictly better score; a champion of another label set is replaced."""
-    if current is None or current.labels != labels:
+def best_milestone(candidates: Mapping[str, Candidate]) -> str:
+    """Highest validation macro-F1 among those that pass the behavioural floor (all of them
+    when none passes); ties: the earlier, cheaper milestone."""
+    order = sorted(candidates)
+    pool = [m for m in order if candidates[m].floor_passed] or order
+    return max(pool, key=lambda m: (candidates[m].val_macro_f1, -order.index(m)))
+
+
+def should_promote(candidate: Candidate, current: Champion | None) -> bool:
+    """Promote a candidate that passes the floor over a champion that does not, or one of
+    another label set, or on a strictly better validation score. A candidate below the floor
+    becomes champion only when there is none (a fresh registry: the service must start)."""
+    if current is None:
         return True
-    return candidate > current.score
+    if not candidate.floor_passed:
+        return False
+    if current.labels != candidate.labels or not current.floor_passed:
+        return True
+    return candidate.val_macro_f1 > current.score
 
 
 def current_alias(client: MlflowClient, name: str, alias: str) -> Champion | None:
@@ -43,6 +70,7 @@ def current_alias(client: MlflowClient, name: str, alias: str) -> Champion | Non
         score=float(tags.get(SCORE_TAG, "-inf")),
         labels=str(tags.get("labels", "")),
         milestone=str(tags.get("milestone", "")),
+        floor_passed=tags.get(FLOOR_TAG) == "true",
     )
 
 
@@ -64,24 +92,27 @@ def register_models(
     client: MlflowClient,
     tracking: Mapping[str, Any],
     runs: Mapping[str, Mapping[str, Any]],
-    metrics: Mapping[str, Mapping[str, Any]],
+    candidates: Mapping[str, Candidate],
 ) -> dict[str, Any]:
-    """Register every milestone (alias = its name), move @champion to the best one only
-    when it beats the current champion, and @fallback to the fallback milestone (M1)."""
+    """Register every milestone (alias = its name), move @champion to the best one on
+    validation that passes the behavioural floor when it beats the current champion, and
+    @fallback to the fallback milestone (M1)."""
     name = str(tracking["registered_model"])
-    best = best_milestone(metrics)
-    labels = str(metrics[best].get("labels", ""))
+    best = best_milestone(candidates)
     before = current_alias(client, name, tracking["champion_alias"])
     versions: dict[str, str] = {}
-    for milestone in sorted(metrics):
+    for milestone in sorted(candidates):
+        c = candidates[milestone]
         tags = {
             "milestone": milestone,
-            "labels": metrics[milestone].get("labels", ""),
-            SCORE_TAG: metrics[milestone]["macro_f1"],
+            "labels": c.labels,
+            SCORE_TAG: c.val_macro_f1,
+            MFT_TAG: c.mft_worst_language,
+            FLOOR_TAG: str(c.floor_passed).lower(),
         }
         versions[milestone] = register_version(client, name, runs[milestone]["model_uri"], tags)
         client.set_registered_model_alias(name, milestone, versions[milestone])
-    promoted = should_promote(float(metrics[best]["macro_f1"]), labels, before)
+    promoted = should_promote(candidates[best], before)
     if promoted:
         client.set_registered_model_alias(name, tracking["champion_alias"], versions[best])
     fallback = str(tracking["fallback_milestone"])
@@ -89,13 +120,30 @@ def register_models(
     after = current_alias(client, name, tracking["champion_alias"])
     return {
         "registered_model": name,
+        "chosen_on": "validation macro-F1; behavioural floor on the suite's dev part",
         "best_milestone": best,
-        "best_macro_f1": float(metrics[best]["macro_f1"]),
+        "best_val_macro_f1": candidates[best].val_macro_f1,
         "promoted": promoted,
         "previous_champion": asdict(before) if before else None,
         "champion_version": int(after.version) if after else None,
         "champion_milestone": after.milestone if after else None,
+        "champion_below_behaviour_floor": bool(after and not after.floor_passed),
         "fallback_version": int(versions[fallback]),
         "versions": {m: int(v) for m, v in versions.items()},
-        "scores": {m: float(v["macro_f1"]) for m, v in metrics.items()},
+        "candidates": {m: asdict(c) for m, c in candidates.items()},
     }
+
+
+def candidate_from(
+    milestone: str, run: Mapping[str, Any], behaviour_dev: Mapping[str, float], floor: float
+) -> Candidate:
+    """A milestone's candidacy from its train run (validation) and the suite's dev part."""
+    from smart_support.evaluation.behaviour import mft_floor_passed, worst_language_mft
+
+    return Candidate(
+        milestone=milestone,
+        val_macro_f1=float(run["val_metrics"]["macro_f1"]),
+        labels=str(run.get("labels", "")),
+        mft_worst_language=worst_language_mft(dict(behaviour_dev)),
+        floor_passed=mft_floor_passed(dict(behaviour_dev), floor),
+    )

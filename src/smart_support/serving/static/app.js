@@ -108,6 +108,7 @@
     if (health.breaker === "half_open") msgs.push("Circuit breaker half-open — probing the champion model.");
     if (health.degraded && !health.unreachable) msgs.push("Service degraded.");
     if (health.failing.length && !health.unreachable) msgs.push(`Refresh failed: ${health.failing.join("; ")}`);
+    if (health.models.champion?.behaviour_floor_passed === false) msgs.push("Champion is below the behavioural floor (obvious tickets misrouted): review its routes.");
     const banner = $("error-banner");
     banner.hidden = msgs.length === 0;
     banner.className = `banner ${kind}`;
@@ -178,7 +179,8 @@
       // /health names a model by its milestone (m1/m2/m3) and BentoML tag (source).
       el("strong", { text: m?.name ?? m?.milestone ?? "?" }),
       el("span", { class: "muted small", text: [m?.version && `v${m.version}`, m?.name && m?.milestone, m?.source].filter(Boolean).join(" · ") }),
-      role === active ? el("span", { class: "badge ok", text: "active" }) : null));
+      role === active ? el("span", { class: "badge ok", text: "active" }) : null,
+      m?.behaviour_floor_passed === false ? el("span", { class: "badge warn", "data-testid": "below-floor", text: "below behavioural floor" }) : null));
     fill($("model-versions"), rows.length ? el("ul", { class: "models" }, rows) : empty("No model information"));
   }
 

@@ -1,0 +1,98 @@
+"""Compare routing-model options side by side: validation, test and the behavioural suite.
+
+    python -m benchmarks.routing_options --labels three_way --options m1 m2 m3
+    python -m benchmarks.routing_options --labels seed --options m2
+
+Default hyper-parameters (no Optuna search), decision rule fitted on validation, exactly as
+the train stage does. Choose on `val` and `beh_dev`; `test` and `beh_holdout` are for reporting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from smart_support.config import compose_config, to_dict
+from smart_support.data.prepare import prepare_tickets
+from smart_support.data.sources import load_tickets
+from smart_support.evaluation.behaviour import load_suite, score_suite
+from smart_support.evaluation.evaluate import evaluate_model
+from smart_support.models.training import SplitData, train_milestone
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "tickets.csv"
+
+
+def _splits(labels: str, data: Path) -> dict[str, SplitData]:
+    cfg = compose_config([f"labels={labels}"])
+    frames, _ = prepare_tickets(load_tickets(str(data)), to_dict(cfg.data), to_dict(cfg.labels), 42)
+    return {name: SplitData(frame) for name, frame in frames.items()}
+
+
+def _with_embeddings(splits: dict[str, SplitData], cfg: Any) -> dict[str, SplitData]:
+    from smart_support.features.embeddings import shared_embedder
+
+    emb = shared_embedder(
+        str(cfg.features.embedding.model), int(cfg.features.embedding.max_seq_length)
+    )
+    return {k: SplitData(s.frame, emb.encode(s.texts)) for k, s in splits.items()}
+
+
+def run_option(
+    option: str, labels: str, splits: dict[str, SplitData], overrides: list[str]
+) -> dict[str, Any]:
+    cfg = compose_config(
+        [f"model@models.m3={option}", "tune.n_trials=0", f"labels={labels}", *overrides]
+    )
+    params = to_dict(cfg)
+    start = time.perf_counter()
+    model = train_milestone(
+        params["models"]["m3"],
+        params["tune"],
+        labels,
+        splits["train"],
+        splits["val"],
+        42,
+        params["urgency_alert"],
+    ).model
+    seconds = time.perf_counter() - start
+    out: dict[str, Any] = {"option": option, "overrides": overrides, "train_s": round(seconds, 1)}
+    for part in ("val", "test"):
+        m = evaluate_model(model, splits[part], 0.8).metrics
+        out[part] = {
+            k: round(m[k], 4)
+            for k in ("macro_f1", "macro_f1_en", "macro_f1_de", "accuracy")
+            if k in m
+        }
+        out[part].update({k: round(v, 3) for k, v in m.items() if k.startswith("f1_")})
+    for part in ("dev", "holdout"):
+        beh = score_suite(model, load_suite(ROOT / "behaviour" / f"{part}.yaml")).metrics
+        out[f"beh_{part}"] = {k: round(v, 3) for k, v in beh.items() if k.count("_") <= 1}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--labels", default="three_way")
+    parser.add_argument("--options", nargs="+", default=["m1", "m2"])
+    parser.add_argument(
+        "--set", nargs="*", default=[], help="extra Hydra overrides, e.g. models.m3.C=2"
+    )
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = parser.parse_args()
+    splits = _splits(args.labels, args.data)
+    embedded = None
+    for option in args.options:
+        cfg = compose_config([f"model@models.m3={option}"])
+        use = splits
+        if cfg.models.m3.get("embedding") is not None and "finetune" not in option:
+            embedded = embedded or _with_embeddings(splits, cfg)
+            use = embedded
+        print(json.dumps(run_option(option, args.labels, use, args.set)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
