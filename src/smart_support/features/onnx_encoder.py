@@ -97,8 +97,17 @@ def export_onnx(model_dir: Path, out: Path, quantize: bool) -> Path:
     return target
 
 
+SHIPPED_EXPORT = "onnx-int8"  # a model directory may carry its int8 export (the encoder stage)
+
+
 def cached_export(model_dir: Path, quantize: bool) -> Path:
-    """The exported directory for this model and precision, exported on first use."""
+    """The exported directory for this model and precision, exported on first use.
+
+    A fine-tuned encoder built by the pipeline ships its int8 export in `onnx-int8/`, made by
+    `export_onnx` like every other export; it is used as it is."""
+    shipped = model_dir / SHIPPED_EXPORT
+    if quantize and (shipped / "model.onnx").exists():
+        return shipped
     weights = sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin"))
     fingerprint = json.dumps(
         [str(model_dir.resolve()), [(w.name, w.stat().st_size) for w in weights], quantize]

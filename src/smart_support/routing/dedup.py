@@ -34,6 +34,7 @@ class GroupingRule(StrEnum):
     NEAREST = "nearest"  # as LINK, but the ticket joins one group and nothing merges
     CENTROID = "centroid"  # only a group centroid (a lone ticket is its own) above threshold
     DENSE = "dense"  # min(min_matches, group size) members above threshold; no merges
+    BURST = "burst"  # density: a ticket close to min_matches window tickets links them all
 
 
 DEFAULT_RULE = GroupingRule.LINK
@@ -176,6 +177,9 @@ class DedupWindow:
         score = _group_scores(
             rule, sims, self._rows_slot[:n], centroid, counts, threshold, min_matches
         )
+        merges = rule is GroupingRule.LINK or (
+            rule is GroupingRule.BURST and is_dense(sims, threshold, min_matches)
+        )
         matching = np.flatnonzero(score > -np.inf)
         if len(matching) == 0:
             return DedupDecision(similarity, False, new_group_id, (), self.ticket_ids[best])
@@ -184,7 +188,7 @@ class DedupWindow:
         with_incident = [group for group in ranked if has_incident(group)]
         target = with_incident[0] if with_incident else ranked[0]
         merged: tuple[str, ...] = ()
-        if rule is GroupingRule.LINK:
+        if merges:
             merged = tuple(g for g in ranked if g != target and g not in with_incident)
         return DedupDecision(similarity, True, target, merged, self.ticket_ids[best])
 
@@ -221,6 +225,11 @@ class DedupWindow:
         self._free.append(slot)
 
 
+def is_dense(sims: np.ndarray, threshold: float, min_matches: int) -> bool:
+    """Whether a ticket is close (cosine above threshold) to at least min_matches tickets."""
+    return int(np.count_nonzero(sims > threshold)) >= min_matches
+
+
 def _grown(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     """Each array at twice its length (first axis), zeros after the old rows."""
     return tuple(np.concatenate([a, np.zeros_like(a)]) for a in arrays)
@@ -246,6 +255,9 @@ def _group_scores(
     if rule is GroupingRule.CENTROID:  # a lone ticket's centroid is the ticket itself
         own = np.where(counts == 1, best_member, centroid)
         return np.where(own > threshold, own, -np.inf)
+    if rule is GroupingRule.BURST:  # dense: every close group; else only a formed burst
+        dense = len(close) >= min_matches
+        return best_member if dense else np.where(counts > 1, best_member, -np.inf)
     if rule is GroupingRule.DENSE:
         hits = np.bincount(member_slot[close], minlength=len(counts))
         return np.where(

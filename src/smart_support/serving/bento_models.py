@@ -7,7 +7,7 @@ from typing import Any
 
 import bentoml
 
-from smart_support.features.embeddings import shared_embedder
+from smart_support.features.embeddings import dedup_encoder_model, shared_embedder
 from smart_support.models.fast_linear import accelerate
 from smart_support.models.pyfunc import unwrap
 from smart_support.models.router_model import RouterModel
@@ -65,6 +65,7 @@ def build_model_router(
         fallback,
         breaker,
         shared_embedder(
+            dedup_encoder_model(settings.dedup.finetuned),
             max_seq_length=settings.dedup.max_seq_length,
             backend=settings.dedup.backend,
             threads=settings.encoder_threads,

@@ -48,6 +48,7 @@ class DedupSettings:
     incident_after: int = 10
     max_seq_length: int = 32
     backend: str = "onnx-int8"  # torch | onnx | onnx-int8 (features/embeddings.BACKENDS)
+    finetuned: str | None = "models/encoder"  # fine-tuned encoder dir; packaged while not built
     rule: str = DEFAULT_RULE.value  # a GroupingRule: dense | link | nearest | centroid
     min_matches: int = DEFAULT_MIN_MATCHES  # members a ticket must match under "dense"
 
