@@ -29,12 +29,13 @@ import numpy as np
 import yaml
 
 from smart_support.features.embeddings import Embedder, dedup_encoder_model, shared_embedder
-from smart_support.routing.dedup import Deduplicator, GroupingRule, IncidentAction
+from smart_support.routing.dedup import Deduplicator, GroupingRule, IncidentAction, UsualRate
 from tests.floods import PARTS, Flood, load_floods
 from tests.floods.samples import UNRELATED, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 PREPARED = ROOT / "data" / "prepared" / "test.parquet"
+REFERENCE = ROOT / "data" / "prepared" / "train.parquet"  # ordinary traffic for UsualRate
 CONFIG = ROOT / "conf" / "serve" / "default.yaml"
 
 THRESHOLDS = [round(float(t), 3) for t in np.arange(0.55, 0.901, 0.025)]
@@ -49,6 +50,7 @@ class Variant:
     rule: GroupingRule
     min_matches: int
     description: str
+    usual_rate: bool = False  # discount the topic's rate in the train split (UsualRate)
 
 
 VARIANTS = (
@@ -61,6 +63,9 @@ VARIANTS = (
     Variant("b3", GroupingRule.BURST, 3, "burst: close to 3 window tickets links them all"),
     Variant("b4", GroupingRule.BURST, 4, "burst: close to 4 window tickets links them all"),
     Variant("b5", GroupingRule.BURST, 5, "burst: close to 5 window tickets links them all"),
+    Variant("u3", GroupingRule.BURST, 3, "burst over the usual rate: 3 more than usual", True),
+    Variant("u4", GroupingRule.BURST, 4, "burst over the usual rate: 4 more than usual", True),
+    Variant("u5", GroupingRule.BURST, 5, "burst over the usual rate: 5 more than usual", True),
 )
 
 
@@ -86,6 +91,13 @@ def load_real_traffic() -> np.ndarray:
     import pandas as pd
 
     return embedder().encode(pd.read_parquet(PREPARED, columns=["text"])["text"].tolist())
+
+
+def load_reference() -> np.ndarray:
+    """The train split embedded by the serving embedder: the usual rate of every topic."""
+    import pandas as pd
+
+    return embedder().encode(pd.read_parquet(REFERENCE, columns=["text"])["text"].tolist())
 
 
 def serving_dedup() -> dict:
@@ -147,6 +159,7 @@ def replay(
         incident_after=incident_after(),
         rule=variant.rule,
         min_matches=variant.min_matches,
+        usual_rate=UsualRate(_REFERENCE) if variant.usual_rate else None,
     )
     incidents: set[str] = set()
     members: dict[str, list[int]] = {}
@@ -187,11 +200,12 @@ def score(
 
 _REAL: np.ndarray | None = None
 _FLOODS: dict[str, np.ndarray] = {}
+_REFERENCE: np.ndarray = np.zeros((0, 384), dtype=np.float32)
 
 
-def _init(real: np.ndarray, floods: dict[str, np.ndarray]) -> None:
-    global _REAL, _FLOODS
-    _REAL, _FLOODS = real, floods
+def _init(real: np.ndarray, floods: dict[str, np.ndarray], reference: np.ndarray) -> None:
+    global _REAL, _FLOODS, _REFERENCE
+    _REAL, _FLOODS, _REFERENCE = real, floods, reference
 
 
 def _run_one(task: tuple[int, str, float, int, str | None]) -> tuple[tuple, StreamScore]:
@@ -209,6 +223,7 @@ def simulate(
     seeds: int,
     workers: int,
     variants: tuple[Variant, ...] = VARIANTS,
+    reference: np.ndarray | None = None,
 ) -> dict[tuple, list[StreamScore]]:
     tasks = [
         (rate, variant.key, threshold, seed, flood)
@@ -219,7 +234,7 @@ def simulate(
         for flood in [None, *floods]
     ]
     results: dict[tuple, list[StreamScore]] = {}
-    with ProcessPoolExecutor(workers, initializer=_init, initargs=(real, floods)) as pool:
+    with ProcessPoolExecutor(workers, initializer=_init, initargs=(real, floods, reference if reference is not None else _REFERENCE)) as pool:
         for key, result in pool.map(_run_one, tasks, chunksize=8):
             results.setdefault(key, []).append(result)
     return results
@@ -442,7 +457,8 @@ def main() -> None:
     real = load_real_traffic()
     floods = {name: embedder().encode(flood.texts) for name, flood in flood_sets.items()}
     unrelated = embedder().encode(texts(UNRELATED))
-    results = simulate(real, floods, args.seeds, args.workers, variants)
+    reference = load_reference() if any(v.usual_rate for v in variants) else None
+    results = simulate(real, floods, args.seeds, args.workers, variants, reference)
     body = report(real, floods, unrelated, results, variants, flood_sets)
     print(body)
     if args.out:

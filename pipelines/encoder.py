@@ -31,6 +31,12 @@ from smart_support.tracking.runs import configure, flatten, git_commit, log_metr
 log = logging.getLogger("encoder")
 
 
+def log_step(step: int, loss: float) -> None:
+    mlflow.log_metric("train_loss", loss, step=step)
+    if step % 10 == 0:
+        log.info("step %d: loss %.3f", step, loss)
+
+
 def main() -> int:
     setup_logging()
     cfg = load_params()
@@ -54,7 +60,7 @@ def main() -> int:
             resolve_model_path(str(enc["base_model"])),
             out,
             train_settings,
-            on_step=lambda step, loss: mlflow.log_metric("train_loss", loss, step=step),
+            on_step=log_step,
         )
         export_onnx(out, out / SHIPPED_EXPORT, quantize=True)
         report = {"train": stats, "pairs": pairs["source"].value_counts().to_dict()}

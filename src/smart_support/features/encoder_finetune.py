@@ -52,6 +52,7 @@ class TrainSettings:
     learning_rate: float = 5e-5
     warmup_ratio: float = 0.1
     seed: int = 42
+    threads: int = 1  # torch intra-op threads (0: torch's default, one per core)
 
 
 def training_rows(raw: pd.DataFrame, train: pd.DataFrame, languages: Sequence[str]) -> pd.DataFrame:
@@ -150,6 +151,8 @@ def fine_tune(
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     torch.manual_seed(settings.seed)
+    if settings.threads > 0:
+        torch.set_num_threads(settings.threads)
     model = SentenceTransformer(str(base_model_dir), device="cpu")
     model.max_seq_length = settings.max_seq_length
     loss_fn = MultipleNegativesRankingLoss(model)
@@ -191,7 +194,7 @@ def _decay(step: int, batches: Sequence[Any]) -> float:
 
 
 def _to_features(model: Any, texts: list[str]) -> dict[str, Any]:
-    return dict(model.tokenize(texts))
+    return dict(model.preprocess(texts))
 
 
 def _batches(

@@ -40,7 +40,10 @@ def check_mean_pooling(model_dir: Path) -> None:
     if not config.exists():
         return  # a plain transformers model: sentence-transformers pools by mean
     pooling = json.loads(config.read_text())
-    modes = [k for k, v in pooling.items() if k.startswith("pooling_mode") and v]
+    if "pooling_mode" in pooling:  # the format sentence-transformers 6 saves
+        modes = [f"pooling_mode_{pooling['pooling_mode']}_tokens"]
+    else:
+        modes = [k for k, v in pooling.items() if k.startswith("pooling_mode") and v]
     if modes != ["pooling_mode_mean_tokens"]:
         raise ValueError(f"{model_dir}: ONNX encoder supports mean pooling only, found {modes}")
 

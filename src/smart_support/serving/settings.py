@@ -45,7 +45,7 @@ class WebhookSettings:
 class DedupSettings:
     threshold: float = 0.85  # measured in docs/dedup_threshold.md
     window_s: float = 300.0
-    incident_after: int = 10
+    incident_after: int = 9  # an incident opens at the 10th ticket in the window
     max_seq_length: int = 32
     backend: str = "onnx-int8"  # torch | onnx | onnx-int8 (features/embeddings.BACKENDS)
     finetuned: str | None = "models/encoder"  # fine-tuned encoder dir; packaged while not built
