@@ -19,6 +19,7 @@ from smart_support.routing.dedup import (
     DedupWindow,
     GroupingRule,
     IncidentAction,
+    UsualRate,
     incident_action,
 )
 from tests.floods.samples import (
@@ -261,6 +262,39 @@ def test_the_same_tickets_spread_over_more_than_five_minutes_open_no_incident() 
         clock.advance(40.0)  # at most 8 tickets in any 5 minutes
     assert IncidentAction.CREATE not in actions
     assert max(dedup.window.group_size(g) for g in dedup.window.group_ids) <= 8
+
+
+def usual_traffic(close: int, far: int) -> UsualRate:
+    """Ordinary traffic with `close` tickets on the near() topic and `far` elsewhere."""
+    return UsualRate(np.stack([near(i) for i in range(close)] + [unit(0, 0, 0, 1)] * far))
+
+
+def burst_with(usual: UsualRate | None) -> Deduplicator:
+    return Deduplicator(0.8, 300.0, 9, dimension=DIM, rule=BURST, min_matches=3, usual_rate=usual)
+
+
+@pytest.mark.parametrize(
+    ("usual", "linked"),
+    [
+        (None, True),  # no usual rate: 4 close tickets are a burst
+        (usual_traffic(close=0, far=100), True),  # a topic nobody usually writes about
+        (usual_traffic(close=50, far=50), False),  # half of all traffic: 2 of 4 expected
+    ],
+)
+def test_burst_counts_only_the_tickets_above_the_topics_usual_rate(usual, linked) -> None:
+    dedup, clock = burst_with(usual), FakeClock()
+    for i in range(4):
+        dedup.observe(f"t{i}", near(i), clock.now(), no_incident)
+        clock.advance(1.0)
+    outcome = dedup.observe("t4", near(4), clock.now(), no_incident)
+    assert outcome.decision.is_duplicate is linked
+    assert (len(set(dedup.window.group_ids)) == 1) is linked
+
+
+def test_usual_rate_scales_with_the_window() -> None:
+    usual = usual_traffic(close=10, far=90)
+    assert usual.expected(near(0), 0.8, window_size=300) == pytest.approx(30.0)
+    assert usual.expected(unit(0, 1), 0.8, window_size=300) == 0.0
 
 
 @pytest.mark.parametrize("min_matches", [0, -1])
