@@ -234,7 +234,11 @@ def simulate(
         for flood in [None, *floods]
     ]
     results: dict[tuple, list[StreamScore]] = {}
-    with ProcessPoolExecutor(workers, initializer=_init, initargs=(real, floods, reference if reference is not None else _REFERENCE)) as pool:
+    with ProcessPoolExecutor(
+        workers,
+        initializer=_init,
+        initargs=(real, floods, reference if reference is not None else _REFERENCE),
+    ) as pool:
         for key, result in pool.map(_run_one, tasks, chunksize=8):
             results.setdefault(key, []).append(result)
     return results
