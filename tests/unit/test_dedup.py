@@ -501,8 +501,14 @@ def test_loose_or_german_paraphrase_flood_is_one_incident(embed, dedup, flood) -
 @pytest.mark.parametrize(
     "flood", [EN_LOGIN_OUTAGE, DE_APP_OUTAGE, DE_LOGIN_503], ids=["en-loose", "de-loose", "de"]
 )
-def test_a_missed_flood_still_opens_no_mixed_or_extra_incident(embed, dedup, flood) -> None:
-    assert len(incidents_of(dedup, embed(texts(flood)))) <= 1
+def test_a_missed_flood_among_everyday_tickets_opens_no_incident_at_all(
+    embed, dedup, flood
+) -> None:
+    """The served setting misses these floods (the strict xfail above); interleaved with
+    everyday tickets they must not open a mixed or partial incident either."""
+    pairs = [*flood, *UNRELATED]
+    order = np.random.default_rng(11).permutation(len(pairs))
+    assert incidents_of(dedup, embed(texts([pairs[i] for i in order]))) == []
 
 
 def test_unrelated_tickets_stay_apart(embed, dedup: Deduplicator) -> None:
