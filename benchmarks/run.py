@@ -52,7 +52,7 @@ def load_params(root: Path = ROOT) -> dict[str, Any]:
 def in_process(tickets: list[dict[str, str]], repeats: int, rounds: int) -> dict[str, Any]:
     import mlflow
 
-    from smart_support.features.embeddings import shared_embedder
+    from smart_support.features.embeddings import dedup_encoder_model, shared_embedder
     from smart_support.models.fast_linear import accelerate
     from smart_support.models.pyfunc import load_router
     from smart_support.serving.model_router import SAMPLE_TICKETS
@@ -70,6 +70,7 @@ def in_process(tickets: list[dict[str, str]], repeats: int, rounds: int) -> dict
     name = params["tracking"]["registered_model"]
     texts = [t["text"] for t in tickets]
     embedder = shared_embedder(
+        dedup_encoder_model(serve.dedup.finetuned, ROOT),
         max_seq_length=serve.dedup.max_seq_length,
         backend=serve.dedup.backend,
         threads=serve.encoder_threads,
@@ -79,6 +80,12 @@ def in_process(tickets: list[dict[str, str]], repeats: int, rounds: int) -> dict
     targets = {
         "dedup_embedding": embedder.encode,
         "dedup_embedding before (torch, 128 tokens)": shared_embedder(max_seq_length=128).encode,
+        "dedup_embedding packaged (before fine-tuning)": shared_embedder(
+            max_seq_length=serve.dedup.max_seq_length,
+            backend=serve.dedup.backend,
+            threads=serve.encoder_threads,
+            parallel=serve.encoder_parallel,
+        ).encode,
     }
     for milestone in ("m1", "m2", "m3"):
         router = load_router(f"models:/{name}@{milestone}")
@@ -100,11 +107,15 @@ def in_process(tickets: list[dict[str, str]], repeats: int, rounds: int) -> dict
 
 
 def dedup_window(
-    sizes: tuple[int, ...] = (300, 3_000, 30_000), repeats: int = 200, seed: int = 0
+    sizes: tuple[int, ...] = (300, 3_000, 30_000),
+    repeats: int = 200,
+    seed: int = 0,
+    rule: tuple[str, float, int] | None = None,
 ) -> dict[str, dict[str, float]]:
     """The front's dedup decision per ticket (`Deduplicator.observe`) against a window of
     `size` unrelated tickets: 5 minutes at 100 tickets/s hold 30,000. Random unit vectors (most
-    traffic is unrelated); one BLAS thread, as the service runs. The code before a change is
+    traffic is unrelated); one BLAS thread, as the service runs. `rule` is (grouping rule,
+    threshold, min_matches), conf/serve's `dedup` when None. The code before a change is
     measured by the same function: `PYTHONPATH=<old checkout>/src python -c "from
     benchmarks.run import dedup_window; print(dedup_window())"`."""
     import numpy as np
@@ -116,7 +127,8 @@ def dedup_window(
         for size in sizes:
             vectors = rng.normal(size=(size + repeats, 384)).astype(np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            results[f"window of {size}"] = percentiles(_dedup_decisions(vectors, size))
+            times = _dedup_decisions(vectors, size, rule or _configured_rule())
+            results[f"window of {size}"] = percentiles(times)
             print(f"  dedup decision, window of {size}: {results[f'window of {size}']}")
     return results
 
@@ -138,11 +150,17 @@ def dedup_window_of(root: Path) -> dict[str, dict[str, float]]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _dedup_decisions(vectors: Any, size: int) -> list[float]:
+def _configured_rule() -> tuple[str, float, int]:
+    dedup = yaml.safe_load((ROOT / "conf" / "serve" / "default.yaml").read_text())["dedup"]
+    return str(dedup["rule"]), float(dedup["threshold"]), int(dedup["min_matches"])
+
+
+def _dedup_decisions(vectors: Any, size: int, rule: tuple[str, float, int]) -> list[float]:
     """Milliseconds per decision for the vectors after the first `size` (the window)."""
     from smart_support.routing.dedup import Deduplicator
 
-    dedup = Deduplicator(threshold=0.85, window_s=1e9)
+    name, threshold, min_matches = rule
+    dedup = Deduplicator(threshold, window_s=1e9, rule=name, min_matches=min_matches)
     for i in range(size):
         dedup.window.add(f"w{i}", f"w{i}", vectors[i], 0.0)
     times = []

@@ -16,7 +16,7 @@ import httpx
 import psutil
 import pytest
 
-from smart_support.routing.flood_samples import EN_LOGIN_503, UNRELATED
+from tests.floods.samples import EN_LOGIN_503, UNRELATED
 
 pytestmark = pytest.mark.e2e
 

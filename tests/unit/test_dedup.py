@@ -18,9 +18,11 @@ from smart_support.routing.dedup import (
     DedupWindow,
     GroupingRule,
     IncidentAction,
+    UsualRate,
     incident_action,
 )
-from smart_support.routing.flood_samples import (
+from tests.fakes import FakeClock
+from tests.floods.samples import (
     DE_APP_OUTAGE,
     DE_LOGIN_503,
     EN_LOGIN_503,
@@ -28,7 +30,6 @@ from smart_support.routing.flood_samples import (
     UNRELATED,
     texts,
 )
-from tests.fakes import FakeClock
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "serve" / "default.yaml"
 DIM = 8
@@ -167,6 +168,133 @@ def test_a_chain_of_neighbours_is_one_group_under_link_but_not_under_dense() -> 
         dense.observe(f"t{i}", vector, float(i), no_incident)
     assert len(set(link.window.group_ids)) == 1
     assert max(dense.window.group_size(g) for g in dense.window.group_ids) <= 2
+
+
+# --- burst: a ticket links what it is close to only when it is close to several ----------
+
+BURST = GroupingRule.BURST
+
+
+def burst(min_matches: int = 3, incident_after: int = 9, window_s: float = 300.0) -> Deduplicator:
+    return Deduplicator(
+        0.8, window_s, incident_after, dimension=DIM, rule=BURST, min_matches=min_matches
+    )
+
+
+def near(i: int) -> np.ndarray:
+    """Distinct tickets on one problem: pairwise cosine about 0.99, all above 0.8."""
+    return unit(1, 0.1 * ((i % 3) - 1), 0.1 * ((i // 3 % 3) - 1))
+
+
+def test_burst_ticket_close_to_fewer_than_min_matches_tickets_stays_apart() -> None:
+    dedup, clock = burst(min_matches=3), FakeClock()
+    dedup.observe("a", near(0), clock.now(), no_incident)
+    clock.advance(1.0)
+    dedup.observe("b", near(1), clock.now(), no_incident)
+    clock.advance(1.0)
+    outcome = dedup.observe("c", near(2), clock.now(), no_incident)  # close to 2 of 3 needed
+    assert not outcome.decision.is_duplicate
+    assert sorted(set(dedup.window.group_ids)) == ["a", "b", "c"]
+
+
+def test_burst_ticket_close_to_min_matches_tickets_links_them_into_one_group() -> None:
+    dedup, clock = burst(min_matches=3), FakeClock()
+    for i in range(3):
+        dedup.observe(f"t{i}", near(i), clock.now(), no_incident)
+        clock.advance(1.0)
+    outcome = dedup.observe("t3", near(3), clock.now(), no_incident)
+    assert outcome.decision.is_duplicate
+    assert {outcome.decision.group_id, *outcome.decision.merged_groups} == {"t0", "t1", "t2"}
+    assert outcome.group_size == 4
+    assert len(set(dedup.window.group_ids)) == 1
+
+
+def test_burst_ticket_close_to_members_of_a_formed_burst_joins_it_without_merging() -> None:
+    window = DedupWindow(DIM)
+    dense_group(window, close=2, far=2)  # group "g": two members near unit(1, 0)
+    window.add("lone", "lone", unit(0, 0, 1), 0.0)
+    decision = window.decide(unit(1, 0.1), 0.8, "new", rule=BURST, min_matches=3)
+    assert (decision.is_duplicate, decision.group_id, decision.merged_groups) == (True, "g", ())
+
+
+def test_burst_ticket_close_to_one_lone_ticket_does_not_join_it() -> None:
+    window = DedupWindow(DIM)
+    window.add("lone", "lone", near(0), 0.0)
+    decision = window.decide(near(1), 0.8, "new", rule=BURST, min_matches=3)
+    assert (decision.is_duplicate, decision.group_id) == (False, "new")
+    assert decision.similarity > 0.8  # still reported
+
+
+def test_burst_never_merges_a_group_that_has_an_incident_into_another() -> None:
+    window = DedupWindow(DIM)
+    for i in range(3):
+        window.add(f"i{i}", "incident", near(i), 0.0)
+    window.add("x", "x", near(4), 0.0)
+    window.add("y", "y", near(5), 0.0)
+    decision = window.decide(near(6), 0.8, "new", lambda g: g == "incident", BURST, 3)
+    assert decision.group_id == "incident"
+    assert sorted(decision.merged_groups) == ["x", "y"]
+
+
+def test_a_chain_of_neighbours_is_no_burst() -> None:
+    dedup, clock = burst(min_matches=2), FakeClock()
+    for i, vector in enumerate(chain(11)):  # each ticket close to one earlier ticket only
+        dedup.observe(f"t{i}", vector, clock.now(), no_incident)
+        clock.advance(1.0)
+    assert len(set(dedup.window.group_ids)) == 11
+
+
+def test_burst_of_ten_in_five_minutes_opens_an_incident_at_the_tenth() -> None:
+    dedup, clock = burst(incident_after=9), FakeClock()
+    actions = []
+    for i in range(12):
+        actions.append(dedup.observe(f"t{i}", near(i), clock.now(), no_incident).action)
+        clock.advance(25.0)  # 12 tickets in 275 s
+    assert actions[:9] == [IncidentAction.NONE] * 9
+    assert actions[9] is IncidentAction.CREATE
+
+
+def test_the_same_tickets_spread_over_more_than_five_minutes_open_no_incident() -> None:
+    dedup, clock = burst(incident_after=9), FakeClock()
+    actions = []
+    for i in range(20):
+        actions.append(dedup.observe(f"t{i}", near(i), clock.now(), no_incident).action)
+        clock.advance(40.0)  # at most 8 tickets in any 5 minutes
+    assert IncidentAction.CREATE not in actions
+    assert max(dedup.window.group_size(g) for g in dedup.window.group_ids) <= 8
+
+
+def usual_traffic(close: int, far: int) -> UsualRate:
+    """Ordinary traffic with `close` tickets on the near() topic and `far` elsewhere."""
+    return UsualRate(np.stack([near(i) for i in range(close)] + [unit(0, 0, 0, 1)] * far))
+
+
+def burst_with(usual: UsualRate | None) -> Deduplicator:
+    return Deduplicator(0.8, 300.0, 9, dimension=DIM, rule=BURST, min_matches=3, usual_rate=usual)
+
+
+@pytest.mark.parametrize(
+    ("usual", "linked"),
+    [
+        (None, True),  # no usual rate: 4 close tickets are a burst
+        (usual_traffic(close=0, far=100), True),  # a topic nobody usually writes about
+        (usual_traffic(close=50, far=50), False),  # half of all traffic: 2 of 4 expected
+    ],
+)
+def test_burst_counts_only_the_tickets_above_the_topics_usual_rate(usual, linked) -> None:
+    dedup, clock = burst_with(usual), FakeClock()
+    for i in range(4):
+        dedup.observe(f"t{i}", near(i), clock.now(), no_incident)
+        clock.advance(1.0)
+    outcome = dedup.observe("t4", near(4), clock.now(), no_incident)
+    assert outcome.decision.is_duplicate is linked
+    assert (len(set(dedup.window.group_ids)) == 1) is linked
+
+
+def test_usual_rate_scales_with_the_window() -> None:
+    usual = usual_traffic(close=10, far=90)
+    assert usual.expected(near(0), 0.8, window_size=300) == pytest.approx(30.0)
+    assert usual.expected(unit(0, 1), 0.8, window_size=300) == 0.0
 
 
 @pytest.mark.parametrize("min_matches", [0, -1])
@@ -396,8 +524,14 @@ def test_loose_or_german_paraphrase_flood_is_one_incident(embed, dedup, flood) -
 @pytest.mark.parametrize(
     "flood", [EN_LOGIN_OUTAGE, DE_APP_OUTAGE, DE_LOGIN_503], ids=["en-loose", "de-loose", "de"]
 )
-def test_a_missed_flood_still_opens_no_mixed_or_extra_incident(embed, dedup, flood) -> None:
-    assert len(incidents_of(dedup, embed(texts(flood)))) <= 1
+def test_a_missed_flood_among_everyday_tickets_opens_no_incident_at_all(
+    embed, dedup, flood
+) -> None:
+    """The served setting misses these floods (the strict xfail above); interleaved with
+    everyday tickets they must not open a mixed or partial incident either."""
+    pairs = [*flood, *UNRELATED]
+    order = np.random.default_rng(11).permutation(len(pairs))
+    assert incidents_of(dedup, embed(texts([pairs[i] for i in order]))) == []
 
 
 def test_unrelated_tickets_stay_apart(embed, dedup: Deduplicator) -> None:

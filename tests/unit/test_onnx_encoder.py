@@ -89,3 +89,34 @@ def test_parallel_runs_give_the_same_vectors() -> None:
     one = shared_embedder(PACKAGED_MODEL, 64, "onnx-int8", 1, 1).encode(TEXTS * 3)
     two = shared_embedder(PACKAGED_MODEL, 64, "onnx-int8", 1, 2).encode(TEXTS * 3)
     np.testing.assert_allclose(two, one, rtol=0, atol=1e-6)
+
+
+def test_dedup_encoder_is_the_fine_tuned_one_once_built(tmp_path) -> None:
+    from smart_support.features.embeddings import dedup_encoder_model
+
+    assert dedup_encoder_model("models/encoder", tmp_path) == PACKAGED_MODEL  # not built yet
+    assert dedup_encoder_model(None, tmp_path) == PACKAGED_MODEL
+    (tmp_path / "models" / "encoder").mkdir(parents=True)
+    (tmp_path / "models" / "encoder" / "config.json").write_text("{}")
+    assert dedup_encoder_model("models/encoder", tmp_path) == str(tmp_path / "models" / "encoder")
+
+
+@pytest.mark.parametrize(
+    ("pooling", "ok"),
+    [
+        ({"pooling_mode": "mean"}, True),  # sentence-transformers 6
+        ({"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}, True),
+        ({"pooling_mode": "cls"}, False),
+    ],
+)
+def test_only_mean_pooled_models_are_exported(tmp_path, pooling, ok) -> None:
+
+    from smart_support.features.onnx_encoder import check_mean_pooling
+
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    if ok:
+        check_mean_pooling(tmp_path)
+    else:
+        with pytest.raises(ValueError, match="mean pooling"):
+            check_mean_pooling(tmp_path)

@@ -31,7 +31,7 @@ def test_defaults_match_the_service_contract(settings: ServeSettings) -> None:
     assert settings.max_batch == 100
     assert settings.urgency.alert_threshold == 0.8
     assert settings.dedup.window_s == 300
-    assert settings.dedup.incident_after == 10
+    assert settings.dedup.incident_after == 9  # the seed: 10 or more tickets in 5 minutes
     assert settings.breaker.latency_threshold_s == 0.5
     assert settings.webhook.url is None
 

@@ -24,6 +24,24 @@ def resolve_model_path(model: str) -> str:
     return model
 
 
+def dedup_encoder_model(finetuned: str | None, root: str | Path = ".") -> str:
+    """The dedup encoder to load: the fine-tuned one when it was built, else the packaged one.
+
+    `finetuned` is the directory the `encoder` stage writes (conf/serve `dedup.finetuned`,
+    relative to `root`), or None to use the packaged all-MiniLM-L6-v2. A directory that does
+    not exist yet (a fresh checkout, the tests) falls back to the packaged model, with a log.
+    """
+    if not finetuned:
+        return PACKAGED_MODEL
+    path = Path(root) / finetuned
+    if (path / "config.json").exists():
+        return str(path.resolve())
+    log.warning(
+        "fine-tuned encoder %s not built (dvc repro encoder): using %s", path, PACKAGED_MODEL
+    )
+    return PACKAGED_MODEL
+
+
 class Embedder(Protocol):
     model_name: str
     backend: str

@@ -40,7 +40,10 @@ def check_mean_pooling(model_dir: Path) -> None:
     if not config.exists():
         return  # a plain transformers model: sentence-transformers pools by mean
     pooling = json.loads(config.read_text())
-    modes = [k for k, v in pooling.items() if k.startswith("pooling_mode") and v]
+    if "pooling_mode" in pooling:  # the format sentence-transformers 6 saves
+        modes = [f"pooling_mode_{pooling['pooling_mode']}_tokens"]
+    else:
+        modes = [k for k, v in pooling.items() if k.startswith("pooling_mode") and v]
     if modes != ["pooling_mode_mean_tokens"]:
         raise ValueError(f"{model_dir}: ONNX encoder supports mean pooling only, found {modes}")
 
@@ -97,8 +100,17 @@ def export_onnx(model_dir: Path, out: Path, quantize: bool) -> Path:
     return target
 
 
+SHIPPED_EXPORT = "onnx-int8"  # a model directory may carry its int8 export (the encoder stage)
+
+
 def cached_export(model_dir: Path, quantize: bool) -> Path:
-    """The exported directory for this model and precision, exported on first use."""
+    """The exported directory for this model and precision, exported on first use.
+
+    A fine-tuned encoder built by the pipeline ships its int8 export in `onnx-int8/`, made by
+    `export_onnx` like every other export; it is used as it is."""
+    shipped = model_dir / SHIPPED_EXPORT
+    if quantize and (shipped / "model.onnx").exists():
+        return shipped
     weights = sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin"))
     fingerprint = json.dumps(
         [str(model_dir.resolve()), [(w.name, w.stat().st_size) for w in weights], quantize]

@@ -34,6 +34,7 @@ class GroupingRule(StrEnum):
     NEAREST = "nearest"  # as LINK, but the ticket joins one group and nothing merges
     CENTROID = "centroid"  # only a group centroid (a lone ticket is its own) above threshold
     DENSE = "dense"  # min(min_matches, group size) members above threshold; no merges
+    BURST = "burst"  # density: a ticket close to min_matches window tickets links them all
 
 
 DEFAULT_RULE = GroupingRule.LINK
@@ -179,8 +180,12 @@ class DedupWindow:
         has_incident: Callable[[str], bool] = lambda group: False,
         rule: GroupingRule | str = DEFAULT_RULE,
         min_matches: int = DEFAULT_MIN_MATCHES,
+        usual: float = 0.0,
     ) -> DedupDecision:
         """Compare one new ticket with the window; the window itself is not changed.
+
+        `usual` (BURST only) is how many window tickets usually sit this close to such a
+        ticket (UsualRate); the ticket is dense when it is close to min_matches more than that.
 
         The ticket joins the most similar matching group that already has an incident, else
         the most similar matching group. Under LINK the other matching groups without an
@@ -201,9 +206,11 @@ class DedupWindow:
         sums = self._sums[multi]
         centroid[multi] = (sums @ query) / np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
         similarity = max(float(sims[best]), float(centroid[multi].max(initial=-1.0)))
+        dense = rule is GroupingRule.BURST and is_dense(sims, threshold, min_matches, usual)
         score = _group_scores(
-            rule, sims, self._live_slots, centroid, counts, threshold, min_matches
+            rule, sims, self._live_slots, centroid, counts, threshold, min_matches, dense
         )
+        merges = rule is GroupingRule.LINK or dense
         matching = np.flatnonzero(score > -np.inf)
         if len(matching) == 0:
             return DedupDecision(similarity, False, new_group_id, (), self._ids[self._head + best])
@@ -212,7 +219,7 @@ class DedupWindow:
         with_incident = [group for group in ranked if has_incident(group)]
         target = with_incident[0] if with_incident else ranked[0]
         merged: tuple[str, ...] = ()
-        if rule is GroupingRule.LINK:
+        if merges:
             merged = tuple(g for g in ranked if g != target and g not in with_incident)
         return DedupDecision(similarity, True, target, merged, self._ids[self._head + best])
 
@@ -249,6 +256,30 @@ class DedupWindow:
         self._free.append(slot)
 
 
+def is_dense(sims: np.ndarray, threshold: float, min_matches: int, usual: float = 0.0) -> bool:
+    """Whether a ticket is close (cosine above threshold) to at least min_matches tickets more
+    than `usual` (the count expected in ordinary traffic)."""
+    return int(np.count_nonzero(sims > threshold)) - usual >= min_matches
+
+
+class UsualRate:
+    """How many tickets of a window usually sit close to a ticket: a topic's ordinary rate.
+
+    `reference` holds unit vectors of ordinary traffic (the training split); the expected
+    count for a window of n tickets is the reference's close share times n. A new outage has
+    (almost) no close reference tickets; a topic that is always busy does. One matrix-vector
+    product over the reference per decision: a fixed cost, whatever the window holds."""
+
+    def __init__(self, reference: np.ndarray) -> None:
+        self.reference = np.asarray(reference, dtype=np.float32)
+
+    def expected(self, embedding: np.ndarray, threshold: float, window_size: int) -> float:
+        if len(self.reference) == 0:
+            return 0.0
+        close = int(np.count_nonzero(self.reference @ embedding > threshold))
+        return close * window_size / len(self.reference)
+
+
 def _grown(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     """Each array at twice its length (first axis), zeros after the old rows."""
     return tuple(np.concatenate([a, np.zeros_like(a)]) for a in arrays)
@@ -262,6 +293,7 @@ def _group_scores(
     counts: np.ndarray,
     threshold: float,
     min_matches: int,
+    dense: bool = False,
 ) -> np.ndarray:
     """Per group slot: how similar the ticket is to it, or -inf when the rule does not match.
 
@@ -274,6 +306,8 @@ def _group_scores(
     if rule is GroupingRule.CENTROID:  # a lone ticket's centroid is the ticket itself
         own = np.where(counts == 1, best_member, centroid)
         return np.where(own > threshold, own, -np.inf)
+    if rule is GroupingRule.BURST:  # dense: every close group; else only a formed burst
+        return best_member if dense else np.where(counts > 1, best_member, -np.inf)
     if rule is GroupingRule.DENSE:
         hits = np.bincount(member_slot[close], minlength=len(counts))
         return np.where(
@@ -301,6 +335,7 @@ class Deduplicator:
         dimension: int = 384,
         rule: GroupingRule | str = DEFAULT_RULE,
         min_matches: int = DEFAULT_MIN_MATCHES,
+        usual_rate: UsualRate | None = None,
     ) -> None:
         if min_matches < 1:
             raise ValueError(f"min_matches must be at least 1, got {min_matches}")
@@ -309,6 +344,7 @@ class Deduplicator:
         self.incident_after = incident_after
         self.rule = GroupingRule(rule)
         self.min_matches = min_matches
+        self.usual_rate = usual_rate  # BURST: discount a topic's ordinary rate (None: zero)
         self.window = DedupWindow(dimension)
 
     def observe(
@@ -323,8 +359,12 @@ class Deduplicator:
         A ticket that matches nothing starts a new group named after its own id.
         """
         self.window.prune(created_at - self.window_s)
+        usual = 0.0
+        if self.usual_rate is not None and self.rule is GroupingRule.BURST:
+            vector = np.asarray(embedding, dtype=np.float32).reshape(self.window.dimension)
+            usual = self.usual_rate.expected(vector, self.threshold, len(self.window))
         decision = self.window.decide(
-            embedding, self.threshold, ticket_id, has_incident, self.rule, self.min_matches
+            embedding, self.threshold, ticket_id, has_incident, self.rule, self.min_matches, usual
         )
         self.window.merge(decision.group_id, decision.merged_groups)
         self.window.add(ticket_id, decision.group_id, embedding, created_at)

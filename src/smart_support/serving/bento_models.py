@@ -7,7 +7,7 @@ from typing import Any
 
 import bentoml
 
-from smart_support.features.embeddings import Embedder, shared_embedder
+from smart_support.features.embeddings import Embedder, dedup_encoder_model, shared_embedder
 from smart_support.models.fast_linear import accelerate
 from smart_support.models.pyfunc import unwrap
 from smart_support.models.router_model import RouterModel
@@ -59,6 +59,7 @@ def dedup_encoder(settings: ServeSettings) -> Embedder:
     """The dedup encoder the service runs; an ONNX backend is exported offline on first use
     into SMART_SUPPORT_CACHE (default ~/.cache/smart-support) and reused afterwards."""
     return shared_embedder(
+        dedup_encoder_model(settings.dedup.finetuned),
         max_seq_length=settings.dedup.max_seq_length,
         backend=settings.dedup.backend,
         threads=settings.encoder_threads,

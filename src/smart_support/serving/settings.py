@@ -123,6 +123,7 @@ class DedupSettings(Section):
     incident_after: int
     max_seq_length: int
     backend: str  # torch | onnx | onnx-int8 (features/embeddings.BACKENDS)
+    finetuned: str | None  # the encoder stage's output dir; None: the packaged model
     rule: str  # a GroupingRule: dense | link | nearest | centroid
     min_matches: int  # members a ticket must match under "dense"
 

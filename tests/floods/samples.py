@@ -1,4 +1,4 @@
-"""Hand-written ticket floods shared by the dedup tests and the threshold benchmark.
+"""Hand-written ticket floods of the first dedup work (kept for the tests that name them).
 
 Each flood is one incident told by many customers in their own words (same outage,
 different wording); the unrelated tickets are the everyday traffic that must stay apart,

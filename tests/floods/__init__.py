@@ -1,0 +1,44 @@
+"""Hand-written outage floods for the dedup tests and benchmarks/dedup_threshold.py.
+
+`dev.yaml` holds the floods a rule or threshold may be tuned on; `heldout.yaml` the floods
+kept back for the final numbers and the end-to-end tests. Each flood is one problem reported
+by a dozen customers in their own words (English or German); none of the text comes from the
+ticket dataset. `samples.py` keeps the floods of the first dedup work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from smart_support.text import ticket_text
+
+HERE = Path(__file__).resolve().parent
+PARTS = ("dev", "heldout")
+
+
+@dataclass(frozen=True)
+class Flood:
+    name: str
+    language: str
+    tickets: tuple[tuple[str, str], ...]  # (subject, body)
+
+    @property
+    def texts(self) -> list[str]:
+        """Model inputs, cleaned exactly as at serving time."""
+        return [ticket_text(subject, body) for subject, body in self.tickets]
+
+
+def load_floods(part: str) -> dict[str, Flood]:
+    """The floods of one part (`dev` or `heldout`), by name."""
+    if part not in PARTS:
+        raise ValueError(f"unknown flood part {part!r}; known: {list(PARTS)}")
+    raw = yaml.safe_load((HERE / f"{part}.yaml").read_text(encoding="utf-8"))["floods"]
+    return {
+        name: Flood(
+            name, str(spec["language"]), tuple((t["subject"], t["body"]) for t in spec["tickets"])
+        )
+        for name, spec in raw.items()
+    }
