@@ -86,3 +86,15 @@ def store_url(request, tmp_path: Path) -> str:
     database = request.getfixturevalue("postgres_database")
     database.reset()
     return database.url
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_registry_uri_stays_in_its_test():
+    """mlflow.set_registry_uri(uri) also exports MLFLOW_REGISTRY_URI, and set_registry_uri(None)
+    does not take it back: a test's registry (a database dropped after it) would leak."""
+    before = os.environ.get("MLFLOW_REGISTRY_URI")
+    yield
+    if before is None:
+        os.environ.pop("MLFLOW_REGISTRY_URI", None)
+    else:
+        os.environ["MLFLOW_REGISTRY_URI"] = before

@@ -32,7 +32,7 @@ class JobWorker:
         if job is None:
             return False
         try:
-            fields = {k: v for k, v in job.payload.items() if k != OWNER_KEY}
+            fields = {k: v for k, v in (job.payload or {}).items() if k != OWNER_KEY}
             ticket = TicketIn.model_validate(fields)
             # The job id is the ticket id: a job re-run after a crash finds its routing stored.
             result = self.service.route([ticket], ticket_ids=[job.job_id])[0]

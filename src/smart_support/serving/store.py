@@ -75,8 +75,8 @@ class StateStore:
         db = Database(database) if isinstance(database, str) else database
         if migrate:
             db.ensure_schema()
-        window = WindowCache(dedup or DedupSettings(), embedding_dim)
-        hook = webhook or WebhookSettings()
+        window = WindowCache(dedup or DedupSettings.model_validate({}), embedding_dim)
+        hook = webhook or WebhookSettings.model_validate({})
         return cls(
             database=db,
             ledger=TicketLedger(db, clock, window, agents, min_affinity),
@@ -88,7 +88,7 @@ class StateStore:
                 db, clock, hook.lease_s, hook.retries, hook.backoff_s, hook.max_backoff_s
             ),
             idempotency=IdempotencyKeys(db, clock),
-            retention=Retention(db, clock, retention or RetentionSettings()),
+            retention=Retention(db, clock, retention or RetentionSettings.model_validate({})),
         )
 
     @classmethod
