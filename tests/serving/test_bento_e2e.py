@@ -37,7 +37,11 @@ def test_the_bento_carries_its_code_config_static_files_and_models(bento: str) -
         "src/smart_support/serving/static/index.html",
     ):
         assert (src / part).is_file(), part
-    assert not (src / "tests").exists() and not (src / "conf").exists()
+    assert not (src / "tests").exists()
+    # of conf/ only the serving defaults travel (ServeSettings fills missing keys from them)
+    assert [p.relative_to(src).as_posix() for p in (src / "conf").rglob("*.yaml")] == [
+        "conf/serve/default.yaml"
+    ]
     assert {m.tag.name for m in built.info.all_models} == {CHAMPION_TAG, FALLBACK_TAG}
 
 
