@@ -131,7 +131,7 @@ def _queue_tags(rows: pd.DataFrame, settings: PairSettings) -> list[tuple[str, s
     if not {"tag_1", "tag_2", "queue"} <= set(rows):
         return []
     keys = rows[["language", "queue", "tag_1", "tag_2"]].astype(str).agg("|".join, axis=1)
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for _, group in rows.groupby(keys):
         texts = group["text"].tolist()
         pairs.extend(zip(texts[::2], texts[1::2], strict=False))
