@@ -80,7 +80,7 @@ def test_the_bento_serves_from_the_store_outside_the_checkout(bento: str, tmp_pa
     cache = tmp_path / "cache"
     server = LocalServer(env={"SMART_SUPPORT_CACHE": str(cache)}, cwd=elsewhere, service=bento,
                          log_path=tmp_path / "serve.log")  # fmt: skip
-    for name in ("SMART_SUPPORT_PARAMS", "SMART_SUPPORT_STORE"):
+    for name in ("SMART_SUPPORT_PARAMS", "SMART_SUPPORT_STORE", "SMART_SUPPORT_API_KEYS"):
         server.env.pop(name, None)
     with server.start(timeout_s=300), httpx.Client(base_url=server.url, timeout=30) as http:
         routed = http.post(

@@ -150,6 +150,7 @@ class Database:
                 yield conn
             return
         path = self.sqlite_path
+        path.parent.mkdir(parents=True, exist_ok=True)  # a fresh deployment has no state/ yet
         with open(path.with_name(path.name + ".migrate-lock"), "a") as lock_file:
             fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file closes
             with self.engine.connect() as conn:
