@@ -40,7 +40,10 @@ class LocalServer:
         self.host = host  # the address bound; requests always go to loopback
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "BENTOML_DO_NOT_TRACK": "true", **(env or {})}
+        # The in-process test client exports the test keys into os.environ; a server gets keys
+        # only when its test passes them (`env`), like any other setting of its own.
+        inherited = {k: v for k, v in os.environ.items() if k != "SMART_SUPPORT_API_KEYS"}
+        self.env = {**inherited, "BENTOML_DO_NOT_TRACK": "true", **(env or {})}
         self.log_path = Path(log_path) if log_path else None
         self.extra_args = extra_args
         self.cwd = Path(cwd)  # another checkout (benchmarks: the baseline before a change)
