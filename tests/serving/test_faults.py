@@ -6,10 +6,8 @@ import os
 import shutil
 import signal
 import statistics
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -21,6 +19,7 @@ from smart_support.serving.bento_models import CHAMPION, FALLBACK, load_bento_ro
 from smart_support.serving.model_router import ModelRouter
 from tests.fakes import FakeClock
 from tests.local_server import LocalServer
+from tests.loopback_hook import LoopbackHook, QuietHandler
 from tests.serving.conftest import jobs_not_done, write_params
 
 
@@ -59,7 +58,7 @@ def test_slow_champion_opens_the_breaker_and_it_closes_after_the_cooldown(bento_
     assert breaker.state.value == "closed"
 
 
-class Receiver:
+class Receiver(LoopbackHook):
     """A webhook receiver on 127.0.0.1 whose behaviour a test switches: ok, slow, 500."""
 
     def __init__(self) -> None:
@@ -67,7 +66,7 @@ class Receiver:
         self.hits = 0
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 receiver.hits += 1
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -76,16 +75,7 @@ class Receiver:
                 self.send_response(500 if receiver.mode == "500" else 200)
                 self.end_headers()
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 @pytest.fixture

@@ -10,17 +10,17 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from smart_support.serving.runtime import load_serve_settings
 from tests.local_server import LocalServer
+from tests.loopback_hook import LoopbackHook, QuietHandler
 from tests.serving.conftest import write_params
 
 
-class RecordingReceiver:
+class RecordingReceiver(LoopbackHook):
     """A webhook receiver on 127.0.0.1: answers 500 while `failing`, else 200 and records
     the message's idempotency key (header and payload must agree)."""
 
@@ -31,7 +31,7 @@ class RecordingReceiver:
         self.lock = threading.Lock()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 key = self.headers.get("Idempotency-Key")
@@ -44,16 +44,7 @@ class RecordingReceiver:
                 self.send_response(500 if receiver.failing else 200)
                 self.end_headers()
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 @pytest.fixture
