@@ -258,8 +258,13 @@ def test_erasing_an_incidents_first_ticket_retitles_it_or_drops_it(
         clock.advance(1)
     [incident] = store.incidents.list_incidents().incidents
     assert incident.title == "subject f0"
+    assert incident.owner_ticket_id == "f0"
+    owner_agent = store.incidents.get_incident(incident.id).incident.owner_agent
     store.ledger.erase_ticket("f0")
-    assert store.incidents.get_incident(incident.id).incident.title == "subject f1"
+    after = store.incidents.get_incident(incident.id).incident
+    assert after.title == "subject f1"
+    # the erased owner's slot passes to the next member; the incident never points at it
+    assert (after.owner_ticket_id, after.owner_agent) == ("f1", owner_agent)
     for item in flood[1:]:
         store.ledger.erase_ticket(item.ticket_id)
     assert store.incidents.list_incidents().incidents == ()

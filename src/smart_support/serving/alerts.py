@@ -3,7 +3,6 @@ them in the decision's own transaction)."""
 
 from __future__ import annotations
 
-from smart_support.redaction import redact
 from smart_support.routing.webhook import (
     WebhookEvent,
     WebhookPoster,
@@ -23,7 +22,7 @@ def alert_messages(
     """An incident opened (or reopened) by this ticket, or else an urgent ticket outside any
     incident: one message per incident, none per member."""
     incident = outcome.dedup.master_incident_id
-    subject = redact(ticket.subject)
+    subject = ticket.subject  # the stored title, already redacted (ticket_service.shown_title)
     if outcome.incident_created and incident:
         size = settings.dedup.incident_after + 1
         event = incident_event(incident, subject, size)

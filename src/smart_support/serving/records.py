@@ -13,7 +13,7 @@ class NewTicket:
     """A classified ticket, ready to be deduplicated, assigned and stored."""
 
     ticket_id: str  # uuid hex, chosen by the caller (async jobs reuse it: exactly-once)
-    subject: str
+    subject: str  # the shown title: personal data already redacted
     category: str
     confidence: float
     needs_review: bool

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from smart_support.clock import Clock
 from smart_support.serving.database import Database
+from smart_support.serving.incident_members import hand_over
 from smart_support.serving.polling import poll_forever
 from smart_support.serving.settings import RetentionSettings
 
@@ -94,7 +95,7 @@ class Retention:
 
 def erase_ticket_rows(conn: Connection, ticket_id: str) -> str | None:
     """Delete one ticket's rows in the caller's transaction; returns the agent whose slot it
-    freed. KeyError when neither a ticket nor a job has this id (an async job's id is its
+    freed (none when it owned an open incident: the incident's next member takes the slot). KeyError when neither a ticket nor a job has this id (an async job's id is its
     ticket's id, so a job not yet routed is erased too)."""
     params = {"id": ticket_id}
     row = conn.execute(
@@ -108,9 +109,20 @@ def erase_ticket_rows(conn: Connection, ticket_id: str) -> str | None:
     conn.execute(sa.text("DELETE FROM idempotency_keys WHERE ticket_id = :id"), params)
     if row is None:
         return None
+    # An open incident's owner hands its slot (or queue place) to the next member first.
+    successor = hand_over(conn, ticket_id, row) if row.incident_id is not None else None
     conn.execute(sa.text("DELETE FROM tickets WHERE ticket_id = :id"), params)
     if row.incident_id is not None:
+        conn.execute(
+            sa.text(
+                "UPDATE incidents SET owner_ticket_id = NULL "
+                "WHERE incident_id = :incident AND owner_ticket_id = :id"
+            ),
+            {"incident": row.incident_id, **params},
+        )
         _retitle_incident(conn, row.incident_id)
+    if successor is not None:
+        return None
     return str(row.agent_id) if row.status == "assigned" else None
 
 
