@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from smart_support.config import load_params, setup_logging, to_dict, write_json
+from smart_support.data.feedback import read_corrections
 from smart_support.data.prepare import prepare_tickets
 from smart_support.data.validation import SchemaError
 
@@ -20,6 +21,9 @@ def main() -> int:
     setup_logging()
     cfg = load_params()
     raw_path = Path(cfg.paths.raw)
+    feedback = None
+    if cfg.data.feedback.include:
+        feedback = read_corrections(cfg.paths.feedback)
     try:
         splits, report = prepare_tickets(
             pd.read_parquet(raw_path),
@@ -27,6 +31,7 @@ def main() -> int:
             to_dict(cfg.labels),
             cfg.seed,
             source=str(raw_path),
+            feedback=feedback,
         )
     except SchemaError as exc:
         print(f"prepare: {exc}", file=sys.stderr)

@@ -2,7 +2,8 @@
 
 `Retention.purge` deletes, each by its own age (conf/serve `retention`):
 - resolved tickets created before `tickets_days` (open tickets are still being worked on and
-  stay; their number past retention is logged), incidents left without tickets, group merges;
+  stay; their number past retention is logged) with their text and agents' corrections,
+  incidents left without tickets, group merges;
 - finished jobs (done or failed) last updated before `jobs_days`;
 - sent or failed outbox messages created before `outbox_days`;
 - remembered answers to idempotent requests older than `idempotency_hours`.
@@ -34,6 +35,11 @@ _PURGES = {
         "(SELECT 1 FROM tickets WHERE tickets.incident_id = incidents.incident_id)"
     ),
     "group_merges": "DELETE FROM group_merges WHERE merged_at < :tickets",
+    # a purged ticket's corrections go with it (run after "tickets": dicts keep their order)
+    "corrections": (
+        "DELETE FROM corrections WHERE corrected_at < :tickets AND NOT EXISTS "
+        "(SELECT 1 FROM tickets WHERE tickets.ticket_id = corrections.ticket_id)"
+    ),
     "jobs": "DELETE FROM jobs WHERE status IN ('done', 'failed') AND updated_at < :jobs",
     "outbox": "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at < :outbox",
     "idempotency_keys": "DELETE FROM idempotency_keys WHERE created_at < :idempotency",
@@ -108,6 +114,7 @@ def erase_ticket_rows(conn: Connection, ticket_id: str) -> str | None:
     conn.execute(sa.text("DELETE FROM idempotency_keys WHERE ticket_id = :id"), params)
     if row is None:
         return None
+    conn.execute(sa.text("DELETE FROM corrections WHERE ticket_id = :id"), params)
     conn.execute(sa.text("DELETE FROM tickets WHERE ticket_id = :id"), params)
     if row.incident_id is not None:
         _retitle_incident(conn, row.incident_id)
