@@ -21,10 +21,8 @@ def main() -> int:
     setup_logging()
     cfg = load_params()
     raw_path = Path(cfg.paths.raw)
-    feedback = None
-    if cfg.data.feedback.include:
-        feedback = read_corrections(cfg.paths.feedback)
     try:
+        feedback = read_corrections(cfg.paths.feedback) if cfg.data.feedback.include else None
         splits, report = prepare_tickets(
             pd.read_parquet(raw_path),
             to_dict(cfg.data),
@@ -33,7 +31,7 @@ def main() -> int:
             source=str(raw_path),
             feedback=feedback,
         )
-    except SchemaError as exc:
+    except (SchemaError, ValueError) as exc:
         print(f"prepare: {exc}", file=sys.stderr)
         return 1
     out = Path(cfg.paths.prepared)

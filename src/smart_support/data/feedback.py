@@ -98,7 +98,12 @@ def write_corrections(frame: pd.DataFrame, path: str | Path) -> None:
 
 
 def read_corrections(path: str | Path) -> pd.DataFrame:
-    """The exported file; a missing column names the file (a stale or foreign export)."""
+    """The exported file; a missing file or column is a ValueError naming the file."""
+    if not Path(path).exists():
+        raise ValueError(
+            f"{path} does not exist: run the export_feedback stage first "
+            "(or set data.feedback.include: false)"
+        )
     frame = pd.read_parquet(path)
     missing = [c for c in SCHEMA if c not in frame.columns]
     if missing:
