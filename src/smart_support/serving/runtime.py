@@ -262,7 +262,11 @@ class Runtime:
 
     def stats(self) -> dict[str, Any]:
         stats = self.store.statistics.stats()
-        stats["quality"] = self.store.corrections.quality(self.settings.urgency.level)
+        stats["quality"] = {
+            **self.store.corrections.quality(self.settings.urgency.level),
+            "categories": self.categories(),  # what a correction may name (the dashboard's)
+            "urgency_levels": [name for name, _ in self.settings.urgency.levels],
+        }
         breaker = self.classifier_health().get("breaker", {})
         stats["breaker"] = {**stats.get("breaker", {}), "state": breaker.get("state", "closed")}
         stats["webhook"] = {**stats.get("webhook", {}), "outbox": self.store.outbox.counts()}
