@@ -28,7 +28,7 @@ def main() -> int:
         frame, note = export_corrections(database)
     finally:
         database.close()
-    log.info("%s", note)
+    (log.warning if frame.empty else log.info)("%s", note)
     write_corrections(frame, cfg.paths.feedback)
     # Tracked by dvc.lock: counts only, never the store's address (a machine's detail)
     write_json(

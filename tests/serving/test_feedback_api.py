@@ -116,3 +116,9 @@ def test_a_router_key_may_not_correct(client) -> None:
         headers=bearer("router"),
     )
     assert response.status_code in {401, 403}
+
+
+def test_the_body_kept_for_training_is_redacted(client) -> None:
+    ticket = _route(client, "Please refund invoice 7781 and write to jane.doe@example.com.")
+    body = _ticket_row(ticket["ticket_id"])["body"]
+    assert "example.com" not in body and "[email]" in body and "7781" in body

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from smart_support.data.feedback import export_corrections
 from smart_support.routing.skills import Agent
 from smart_support.serving.records import NewTicket
 from smart_support.serving.settings import DedupSettings, RetentionSettings
@@ -165,3 +166,21 @@ def test_quality_reports_agreement_per_category_and_model_version(
     assert (q["review_rate"], q["corrected_share"]) == (0.25, 0.75)
     [bucket] = q["category_share"]["buckets"]
     assert (bucket["tickets"], bucket["share"]) == (4, {"Billing": 0.5, "Technical": 0.5})
+
+
+def test_the_export_holds_the_latest_correction_with_the_redacted_text(
+    store: StateStore,
+) -> None:
+    body = "Mail me at jane@example.com, the sticker peeled off."
+    base = ticket("a", category="Technical")
+    routed(store, NewTicket(**{**vars(base), "body": body, "model_version": "5"}))
+    routed(store, ticket("no-text"))  # routed before 0004 kept bodies: nothing to train on
+    store.corrections.correct("a", "Billing", None, "k")
+    store.corrections.correct("a", "Legal", "high", "k")
+    store.corrections.correct("no-text", "Legal", None, "k")
+    frame, _ = export_corrections(store.database)
+    assert frame[
+        ["ticket_id", "category", "urgency_level", "predicted_category"]
+    ].values.tolist() == [["a", "Legal", "high", "Technical"]]
+    assert (frame.loc[0, "subject"], frame.loc[0, "model_version"]) == ("subject a", "5")
+    assert frame.loc[0, "body"] == body  # as stored: the service stores it redacted

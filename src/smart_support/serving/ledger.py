@@ -128,8 +128,8 @@ class TicketLedger:
         """Send an open ticket to `category`'s agents, in the caller's serialized transaction
         (an agent's correction): its slot is released and it takes the best free slot for the
         new category, else it waits in the urgency queue; a slot it left goes to the most
-        urgent waiting ticket that fits. None when it is routed to `category` already. A
-        linked or resolved ticket only has its routing category changed (it holds no slot)."""
+        urgent waiting ticket that fits. None when it is routed to `category` already, and for
+        a linked or resolved ticket (it holds no slot: only its routing category changes)."""
         row = conn.execute(
             sa.text(
                 "SELECT status, agent_id, routing_category, language, urgency FROM tickets "
@@ -144,7 +144,7 @@ class TicketLedger:
             {"category": category, "id": ticket_id},
         )
         if row.status not in {"assigned", "waiting"}:
-            return Reroute(category, None, None, None)
+            return None
         if row.status == "assigned":
             conn.execute(
                 sa.text(

@@ -389,8 +389,8 @@
       el("span", { class: "tag", style: { background: colorFor(t.category) }, text: t.category }),
       el("span", { class: "small", title: "confidence", text: `conf ${pct(t.confidence)}` }),
       el("span", { class: "small urg", style: { color: heat(t.urgency_score) }, title: "urgency score", text: `urg ${num(t.urgency_score)}` }),
-      correctionControl(t.ticket_id, t.category, "triage-note"),
-      el("button", { type: "button", class: "secondary", "aria-label": `Resolve ticket ${t.ticket_id}`, onclick: (ev) => resolveTicket(t.ticket_id, ev.currentTarget) }, "Resolve"));
+      el("button", { type: "button", class: "secondary", "aria-label": `Resolve ticket ${t.ticket_id}`, onclick: (ev) => resolveTicket(t.ticket_id, ev.currentTarget) }, "Resolve"),
+      correctionControl(t.ticket_id, t.category, "triage-note"));
   }
 
   function renderTriage(data) {
