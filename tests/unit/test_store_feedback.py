@@ -22,8 +22,7 @@ AGENTS = (
 DEDUP = DedupSettings(threshold=0.99, window_s=300.0, incident_after=10)
 
 
-def level(score: float) -> str:
-    return "high" if score >= 0.6 else "low"
+LEVELS = (("high", 0.6), ("low", 0.0))  # as conf/serve `urgency.levels`: highest first
 
 
 @pytest.fixture
@@ -66,7 +65,7 @@ def test_a_second_correction_keeps_both_and_the_latest_counts(store: StateStore)
         ("Billing", "k1"),
         ("Technical", "k2"),
     ]
-    quality = store.corrections.quality(level)
+    quality = store.corrections.quality(LEVELS)
     assert (quality["corrections"], quality["corrected_tickets"]) == (2, 1)
     assert quality["agreement"] == 1.0  # the latest (Technical) agrees with the prediction
 
@@ -149,9 +148,9 @@ def test_quality_reports_agreement_per_category_and_model_version(
     routed(store, t("a", "Technical", "3"), t("b", "Technical", "3"), t("c", "Billing", "4", True))
     routed(store, t("d", "Billing", "4"))
     store.corrections.correct("a", "Technical", "high", "k")  # agrees; urgency 0.5 was "low"
-    store.corrections.correct("b", "Billing", None, "k")
+    store.corrections.correct("b", "Billing", "low", "k")  # urgency agrees
     store.corrections.correct("c", "Billing", None, "k")
-    q = store.corrections.quality(level)
+    q = store.corrections.quality(LEVELS)
     assert q["by_predicted_category"]["Technical"] == {
         "corrected": 2,
         "agreed": 1,
@@ -162,7 +161,7 @@ def test_quality_reports_agreement_per_category_and_model_version(
         "m2@3": {"corrected": 2, "agreed": 1, "agreement": 0.5},
         "m2@4": {"corrected": 1, "agreed": 1, "agreement": 1.0},
     }
-    assert q["urgency_agreement"] == 0.0
+    assert q["urgency_agreement"] == 0.5
     assert (q["review_rate"], q["corrected_share"]) == (0.25, 0.75)
     [bucket] = q["category_share"]["buckets"]
     assert (bucket["tickets"], bucket["share"]) == (4, {"Billing": 0.5, "Technical": 0.5})

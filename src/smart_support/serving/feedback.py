@@ -14,7 +14,8 @@ share of tickets routed to each category per time bucket.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -97,54 +98,99 @@ class Corrections:
             )
             return [_correction(r) for r in rows]
 
-    def quality(self, urgency_level: Callable[[float], str]) -> dict[str, Any]:
-        """GET /stats' `quality`; `urgency_level` maps a score to its level (conf/serve)."""
+    def quality(self, levels: Sequence[tuple[str, float]]) -> dict[str, Any]:
+        """GET /stats' `quality`; `levels`: (urgency level, cut-off), highest first (conf/serve
+        `urgency.levels`), to compare a corrected level with the predicted score's. Counted in
+        the database: the dashboard asks every 2 s, whatever the number of corrections."""
         now = self._clock.now()
         with self._db.snapshot() as conn:
-            latest = [_correction(r) for r in conn.execute(sa.text(LATEST))]
+            rows = conn.execute(_grouped_latest(levels), _level_params(levels))
+            groups = [_group(row) for row in rows]
             total = _scalar(conn, "SELECT COUNT(*) FROM tickets")
             review = _scalar(conn, "SELECT COUNT(*) FROM tickets WHERE needs_review")
             corrections = _scalar(conn, "SELECT COUNT(*) FROM corrections")
             shares = _category_shares(conn, now - QUALITY_WINDOW_S, self._db.is_postgres)
-        urgency = [c for c in latest if c.urgency_level is not None]
+        corrected = sum(g.n for g in groups)
+        urgency = [g for g in groups if g.urgency_level is not None]
         return {
-            "corrected_tickets": len(latest),
+            "corrected_tickets": corrected,
             "corrections": corrections,
-            "agreement": _share(sum(c.category == c.predicted_category for c in latest), latest),
-            "by_predicted_category": _agreement(latest, lambda c: c.predicted_category),
-            "by_corrected_category": _agreement(latest, lambda c: c.category),
-            "by_model_version": _agreement(latest, model_key),
-            "urgency_agreement": _share(
-                sum(c.urgency_level == urgency_level(c.predicted_urgency) for c in urgency),
-                urgency,
-            ),
+            "agreement": _share(groups),
+            "by_predicted_category": _agreement(groups, lambda g: g.predicted_category),
+            "by_corrected_category": _agreement(groups, lambda g: g.category),
+            "by_model_version": _agreement(groups, model_key),
+            "urgency_agreement": _share(urgency, lambda g: g.urgency_level == g.predicted_level),
             "review_rate": round(review / total, 4) if total else None,
-            "corrected_share": round(len(latest) / total, 4) if total else None,
+            "corrected_share": round(corrected / total, 4) if total else None,
             "category_share": shares,
         }
 
 
-def model_key(correction: Correction) -> str:
+@dataclass(frozen=True)
+class _Group:
+    """Latest corrections that share every field below; `n` of them."""
+
+    predicted_category: str
+    category: str
+    model_used: str
+    model_version: str | None
+    urgency_level: str | None
+    predicted_level: str
+    n: int
+
+
+def _group(row: Any) -> _Group:
+    predicted, category, model, version, level, predicted_level, n = row
+    return _Group(predicted, category, model, version, level, predicted_level, int(n))
+
+
+def _grouped_latest(levels: Sequence[tuple[str, float]]) -> sa.TextClause:
+    """The latest correction of each ticket, counted per (prediction, correction, model,
+    urgency levels); the predicted score's level as conf/serve cuts it (S >= cut-off)."""
+    cases = " ".join(
+        f"WHEN predicted_urgency >= :cut{i} THEN :level{i}" for i in range(len(levels))
+    )
+    level = f"CASE {cases} ELSE :lowest END" if levels else "''"
+    return sa.text(
+        "SELECT predicted_category, category, model_used, model_version, urgency_level, "
+        f"CAST({level} AS TEXT) AS predicted_level, COUNT(*) FROM ({LATEST}) latest "
+        "GROUP BY 1, 2, 3, 4, 5, 6"
+    )
+
+
+def _level_params(levels: Sequence[tuple[str, float]]) -> dict[str, Any]:
+    params: dict[str, Any] = {"lowest": levels[-1][0] if levels else ""}
+    for i, (name, cut_off) in enumerate(levels):
+        params[f"cut{i}"], params[f"level{i}"] = float(cut_off), name
+    return params
+
+
+def model_key(group: Any) -> str:
     """'M2@3': the model and its registry version ('M2@unknown' before versions were kept)."""
-    return f"{correction.model_used}@{correction.model_version or 'unknown'}"
+    return f"{group.model_used}@{group.model_version or 'unknown'}"
 
 
-def _agreement(latest: Iterable[Correction], key: Callable[[Correction], str]) -> dict[str, Any]:
-    groups: dict[str, list[Correction]] = defaultdict(list)
-    for correction in latest:
-        groups[key(correction)].append(correction)
+def _agrees(group: _Group) -> bool:
+    return group.category == group.predicted_category
+
+
+def _share(groups: list[_Group], agrees: Callable[[_Group], bool] = _agrees) -> float | None:
+    n = sum(g.n for g in groups)
+    return round(sum(g.n for g in groups if agrees(g)) / n, 4) if n else None
+
+
+def _agreement(groups: Iterable[_Group], key: Callable[[_Group], str]) -> dict[str, Any]:
+    by_key: dict[str, list[_Group]] = defaultdict(list)
+    for group in groups:
+        by_key[key(group)].append(group)
     return {
         name: {
-            "corrected": len(group),
-            "agreed": sum(c.category == c.predicted_category for c in group),
-            "agreement": _share(sum(c.category == c.predicted_category for c in group), group),
+            "corrected": sum(g.n for g in members),
+            "agreed": sum(g.n for g in members if _agrees(g)),
+            "agreement": _share(members),
         }
-        for name, group in sorted(groups.items())
+        for name, members in sorted(by_key.items())
     }
-
-
-def _share(agreed: int, group: list[Correction]) -> float | None:
-    return round(agreed / len(group), 4) if group else None
 
 
 def _category_shares(conn: Connection, since: float, postgres: bool) -> dict[str, Any]:

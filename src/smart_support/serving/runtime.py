@@ -263,7 +263,7 @@ class Runtime:
     def stats(self) -> dict[str, Any]:
         stats = self.store.statistics.stats()
         stats["quality"] = {
-            **self.store.corrections.quality(self.settings.urgency.level),
+            **self.store.corrections.quality(self.settings.urgency.levels),
             "categories": self.categories(),  # what a correction may name (the dashboard's)
             "urgency_levels": [name for name, _ in self.settings.urgency.levels],
         }
