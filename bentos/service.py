@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import bentoml
-from fastapi import FastAPI, Request
+from fastapi import Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.responses import Response
 
 from smart_support.redaction import install_log_redaction
 from smart_support.serving.access import Role
-from smart_support.serving.api_models import BatchIn, BatchOut, JobAccepted, RouteResult, TicketIn
+from smart_support.serving.api_models import (
+    BatchIn,
+    BatchOut,
+    FeedbackIn,
+    JobAccepted,
+    RouteResult,
+    TicketIn,
+)
 from smart_support.serving.bento_models import CHAMPION, FALLBACK, build_model_router
 from smart_support.serving.database import StoreUnavailable
 from smart_support.serving.edge import EdgeGuard, caller_of
@@ -243,8 +250,27 @@ class SmartSupport:
         return self.runtime.triage()
 
     @app.post("/tickets/{ticket_id}/resolve")
-    def resolve(self, ticket_id: str) -> dict[str, Any]:
-        return self.runtime.resolve(ticket_id)
+    def resolve(
+        self,
+        ticket_id: str,
+        request: Request,
+        correction: Annotated[FeedbackIn | None, Body()] = None,
+    ) -> Any:
+        """Close the ticket; an optional body `{category, urgency_level}` corrects it too."""
+        caller = caller_of(request.scope).key_id
+        return self._answer(lambda: self.runtime.resolve(ticket_id, correction, caller))
+
+    @app.post("/tickets/{ticket_id}/feedback")
+    def feedback(self, ticket_id: str, correction: FeedbackIn, request: Request) -> Any:
+        """An agent's correction of the category (and urgency level): stored beside the
+        prediction, never over it; a new category re-routes an open ticket."""
+        caller = caller_of(request.scope).key_id
+        return self._answer(lambda: self.runtime.correct(ticket_id, correction, caller))
+
+    @app.get("/tickets/{ticket_id}/feedback")
+    def corrections(self, ticket_id: str) -> dict[str, Any]:
+        """The ticket's corrections, oldest first (the last one counts)."""
+        return self.runtime.corrections(ticket_id)
 
     # Admin only: a data-protection request erases one ticket's data (404 for an unknown id).
     @app.delete("/tickets/{ticket_id}")  # admin only (serving/access.py)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from smart_support.config import load_params, setup_logging, to_dict, write_json
+from smart_support.data.feedback import read_corrections
 from smart_support.data.prepare import prepare_tickets
 from smart_support.data.validation import SchemaError
 
@@ -21,14 +22,16 @@ def main() -> int:
     cfg = load_params()
     raw_path = Path(cfg.paths.raw)
     try:
+        feedback = read_corrections(cfg.paths.feedback) if cfg.data.feedback.include else None
         splits, report = prepare_tickets(
             pd.read_parquet(raw_path),
             to_dict(cfg.data),
             to_dict(cfg.labels),
             cfg.seed,
             source=str(raw_path),
+            feedback=feedback,
         )
-    except SchemaError as exc:
+    except (SchemaError, ValueError) as exc:
         print(f"prepare: {exc}", file=sys.stderr)
         return 1
     out = Path(cfg.paths.prepared)

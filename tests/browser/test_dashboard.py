@@ -123,6 +123,25 @@ def test_dashboard_end_to_end(browser_page, served) -> None:
     first.get_by_role("button", name=f"Resolve ticket {ticket_id}").click()
     expect(page.locator("#triage-note")).to_have_text(re.compile(f"^Resolved {ticket_id}"))
     expect(queue).to_have_count(len(triage) - 1)
+
+    # Correct the next one: the agent's category sends it to its team (out of triage), and the
+    # live-quality panel counts the correction.
+    assert len(triage) >= 2, "expected a second ticket to correct"
+    second = queue.first
+    second_id = second.get_attribute("data-id")
+    shown = second.locator(".tag").inner_text()
+    other = next(c for c in ("Billing", "Technical", "Legal") if c != shown)
+    second.get_by_test_id("correct-category").select_option(other)
+    second.get_by_test_id("correct-urgency").select_option("high")
+    second.get_by_test_id("correct-submit").click()
+    expect(page.locator("#triage-note")).to_have_text(
+        re.compile(f"^Corrected {second_id}: {shown} → {other}")
+    )
+    expect(queue).to_have_count(len(triage) - 2)
+    expect(page.locator("#quality-corrected")).to_have_text(re.compile(r"^1 \(1 corrections"))
+    expect(page.locator("#quality-agreement")).to_have_text("0%")
+    expect(page.locator("#quality-by-model tr[data-key]")).to_have_count(1)
+    expect(page.locator("#quality-shares [data-testid=share-bucket]").first).to_be_visible()
     expect(page.locator("#stats-total")).to_have_text(str(2 + len(EN_LOGIN_503) + len(UNRELATED)))
     expect(incident).to_have_count(1)
     expect(page.locator("#urgency-histogram [data-testid=histogram-bin]")).to_have_count(10)

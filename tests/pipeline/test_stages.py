@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -29,6 +30,8 @@ def stage(name: str):
 def workdir(tmp_path: Path, monkeypatch, tickets_csv: Path) -> Path:
     monkeypatch.delenv("SMART_SUPPORT_DATA", raising=False)  # `make` sets it
     monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    monkeypatch.delenv("SMART_SUPPORT_STORE", raising=False)  # the service's store, if any
+    monkeypatch.delenv("SMART_SUPPORT_STORE_URL", raising=False)
     cfg = to_dict(compose_config([f"data.source={tickets_csv}"]))
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(cfg))
     monkeypatch.chdir(tmp_path)
@@ -85,6 +88,7 @@ def test_dvc_exp_run_may_override_conf(composed: Path, monkeypatch) -> None:
 def test_download_then_prepare_write_data_and_reports(workdir: Path) -> None:
     assert stage("download")() == 0
     assert json.loads((workdir / "reports/download.json").read_text())["rows"] == 240
+    assert stage("export_feedback")() == 0  # no store here: an empty dataset
     assert stage("prepare")() == 0
     report = json.loads((workdir / "reports/prepare.json").read_text())
     assert sum(report["rows"].values()) == 240
@@ -107,6 +111,62 @@ def test_prepare_names_the_bad_file_and_the_missing_column(workdir: Path, capsys
     raw = workdir / "data/raw/tickets.parquet"
     raw.parent.mkdir(parents=True)
     tickets.drop(columns=["queue"]).to_parquet(raw)
+    assert stage("export_feedback")() == 0
     assert stage("prepare")() == 1
     err = capsys.readouterr().err
     assert "data/raw/tickets.parquet" in err and "queue" in err
+
+
+def store_with_a_correction(path: Path) -> None:
+    import numpy as np
+
+    from smart_support.serving.records import NewTicket
+    from smart_support.serving.store import StateStore
+    from tests.fakes import FakeClock
+
+    store = StateStore.open(f"sqlite:///{path}", FakeClock())
+    vector = np.ones(384, dtype=np.float32) / np.sqrt(384)
+    body = "The parking permit sticker for garage level 3 peeled off, please send one."
+    new = NewTicket("t1", "Parking permit", "Billing", 0.4, True, 0.2, "m1", "en", vector, body)
+    store.ledger.record_routing([new])
+    store.corrections.correct("t1", "Legal", "low", "agent")
+    store.close()
+
+
+def test_export_feedback_writes_the_same_bytes_until_a_correction_changes(
+    workdir: Path, monkeypatch
+) -> None:
+    monkeypatch.delenv("SMART_SUPPORT_STORE_URL", raising=False)
+    monkeypatch.setenv("SMART_SUPPORT_STORE", str(workdir / "state.db"))
+    out = workdir / "data/feedback/corrections.parquet"
+    assert stage("export_feedback")() == 0
+    empty = out.read_bytes()
+    assert len(pd.read_parquet(out)) == 0
+    store_with_a_correction(workdir / "state.db")
+    assert stage("export_feedback")() == 0
+    first = out.read_bytes()
+    assert stage("export_feedback")() == 0
+    assert out.read_bytes() == first != empty
+    assert json.loads((workdir / "reports/export_feedback.json").read_text())["rows"] == 1
+
+
+def test_prepare_merges_the_exported_corrections_into_train_only(
+    workdir: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("SMART_SUPPORT_STORE", str(workdir / "state.db"))
+    store_with_a_correction(workdir / "state.db")
+    assert stage("download")() == 0
+    assert stage("export_feedback")() == 0
+    assert stage("prepare")() == 0
+    parts = {n: pd.read_parquet(workdir / f"data/prepared/{n}.parquet") for n in ("train", "val")}
+    added = parts["train"][parts["train"]["source"] == "feedback"]
+    assert added[["category", "priority", "ticket_id"]].values.tolist() == [["Legal", "low", "t1"]]
+    assert (parts["val"]["source"] == "data").all()
+    report = json.loads((workdir / "reports/prepare.json").read_text())
+    assert report["feedback"]["added"] == 1
+
+
+def test_prepare_names_a_missing_feedback_export(workdir: Path, capsys) -> None:
+    assert stage("download")() == 0
+    assert stage("prepare")() == 1
+    assert "corrections.parquet does not exist" in capsys.readouterr().err

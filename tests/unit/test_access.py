@@ -30,6 +30,9 @@ def line(key: str, role: str) -> str:
         ("GET", "/triage", Role.AGENT),
         ("GET", "/incidents/xyz", Role.AGENT),
         ("POST", "/tickets/abc/resolve", Role.AGENT),
+        ("POST", "/tickets/abc/feedback", Role.AGENT),
+        ("GET", "/tickets/abc/feedback", Role.AGENT),
+        ("DELETE", "/tickets/abc", Role.ADMIN),
         ("POST", "/admin/faults", Role.ADMIN),
         ("GET", "/metrics", Role.ADMIN),
         ("GET", "/something-new", Role.ADMIN),  # unknown paths are closed

@@ -1,4 +1,5 @@
-"""The prepare step as one function: validate → label → clean → dedup → split."""
+"""The prepare step as one function: validate → label → clean → dedup → split, then agents'
+corrections (data/feedback.py) into train only."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from smart_support.data.feedback import empty_corrections, merge_feedback
 from smart_support.data.labels import assign_categories, label_classes, urgency_target
 from smart_support.data.split import add_text, drop_exact_duplicates, stratified_split
 from smart_support.data.validation import validate_tickets
@@ -17,8 +19,10 @@ COLUMNS = ["text", "subject", "body", "category", "urgency", "priority", "langua
 def prepare_tickets(
     raw: pd.DataFrame, data_cfg: Mapping[str, Any], labels_cfg: Mapping[str, Any], seed: int,
     source: str = "data",
+    feedback: pd.DataFrame | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """Return the train/val/test frames and the stage report."""
+    """Return the train/val/test frames and the stage report. `feedback`: exported
+    corrections to add to train (None: left out, `data.feedback.include: false`)."""
     valid, validation = validate_tickets(
         raw,
         data_cfg["required_columns"],
@@ -34,6 +38,8 @@ def prepare_tickets(
     frame["urgency"] = urgency_target(frame["priority"], labels_cfg["urgency"])
     split_cfg = data_cfg["split"]
     splits = stratified_split(frame[COLUMNS], split_cfg["test_size"], split_cfg["val_size"], seed)
+    corrected = empty_corrections() if feedback is None else feedback
+    splits, merged = merge_feedback(splits, corrected, classes, labels_cfg["urgency"])
     report = {
         "validation": validation.as_dict(),
         "exact_duplicates_dropped": duplicates,
@@ -47,5 +53,6 @@ def prepare_tickets(
             for name, part in splits.items()
         },
         "per_language": frame["language"].value_counts().to_dict(),
+        "feedback": {"included": feedback is not None, **merged},
     }
     return splits, report

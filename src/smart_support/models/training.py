@@ -104,7 +104,9 @@ def train_milestone(
         held_out.texts, held_out.frame["category"].astype(str).to_numpy(), held_out.embeddings
     )
     log.info("%s: decision rule %s", model.name, model.decision.report)
-    model.fit_urgency(train.texts, train.frame["urgency"].to_numpy(), train.embeddings)
+    # Corrected tickets without a corrected urgency level have no urgency target (NaN)
+    scored = train.subset(train.frame["urgency"].notna().to_numpy())
+    model.fit_urgency(scored.texts, scored.frame["urgency"].to_numpy(float), scored.embeddings)
     model.calibrate_urgency(val.texts, val.frame["urgency"].to_numpy(), val.embeddings)
     trials = len(study.trials) if study is not None else 0
     return TrainResult(model, params, cv_mean, cv_std, study, trials)

@@ -50,6 +50,8 @@ def required_role(method: str, path: str) -> Role | None:
         return Role.ROUTER  # and only the key that submitted the job (or an admin)
     if method == "GET" and (path in _AGENT_READS or path.startswith("/incidents/")):
         return Role.AGENT
+    if method == "GET" and path.startswith("/tickets/") and path.endswith("/feedback"):
+        return Role.AGENT  # a ticket's corrections
     if method == "POST" and path.startswith("/incidents/") and path.endswith("/resolve"):
         return Role.AGENT
     if method in {"POST", "PUT", "PATCH"} and path.startswith("/tickets/"):

@@ -77,3 +77,15 @@ class JobOut(BaseModel):
     status: str
     result: RouteResult | None = None
     error: str | None = None
+
+
+class FeedbackIn(BaseModel):
+    """An agent's correction: the ticket's right category (one the champion model knows) and,
+    optionally, its right urgency level (one of conf/serve `urgency.levels`)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=openapi_nullable)
+
+    category: str = Field(min_length=1, max_length=100, description="the right category")
+    urgency_level: str | None = Field(
+        default=None, max_length=40, description="the right urgency level; absent: not corrected"
+    )

@@ -44,6 +44,7 @@ def load_bento_router(ref: Any) -> tuple[RouterModel, ModelInfo]:
         version=str(meta.get("registry_version", "")),
         source=str(stored.tag),
         behaviour_floor_passed=str(meta.get("behaviour_floor_passed", "true")) != "false",
+        labels=list(router.labels),
     )
     return router, info
 

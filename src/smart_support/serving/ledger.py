@@ -45,6 +45,7 @@ from smart_support.serving.records import (
     DedupResult,
     IncidentResolution,
     NewTicket,
+    Reroute,
     ResolveOutcome,
     RoutingOutcome,
 )
@@ -123,6 +124,42 @@ class TicketLedger:
             next_assigned = self._assign_next_waiting(conn) if freed else None
         return ResolveOutcome(ticket_id, "resolved", freed, next_assigned)
 
+    def reroute(self, conn: Connection, ticket_id: str, category: str) -> Reroute | None:
+        """Send an open ticket to `category`'s agents, in the caller's serialized transaction
+        (an agent's correction): its slot is released and it takes the best free slot for the
+        new category, else it waits in the urgency queue; a slot it left goes to the most
+        urgent waiting ticket that fits. None when it is routed to `category` already, and for
+        a linked or resolved ticket (it holds no slot: only its routing category changes)."""
+        row = conn.execute(
+            sa.text(
+                "SELECT status, agent_id, routing_category, language, urgency FROM tickets "
+                "WHERE ticket_id = :id"
+            ),
+            {"id": ticket_id},
+        ).one()
+        if row.routing_category == category:
+            return None
+        conn.execute(
+            sa.text("UPDATE tickets SET routing_category = :category WHERE ticket_id = :id"),
+            {"category": category, "id": ticket_id},
+        )
+        if row.status not in {"assigned", "waiting"}:
+            return None
+        if row.status == "assigned":
+            conn.execute(
+                sa.text(
+                    "UPDATE tickets SET status = 'waiting', agent_id = NULL WHERE ticket_id = :id"
+                ),
+                {"id": ticket_id},
+            )
+        need = TicketNeed(category, row.language, row.urgency)
+        agent = assign_tickets([need], self.agents, agent_loads(conn), self.min_affinity)[0]
+        if agent is not None:
+            _set_assigned(conn, ticket_id, agent)
+        freed = row.agent_id if row.status == "assigned" and agent != row.agent_id else None
+        next_assigned = self._assign_next_waiting(conn) if freed else None
+        return Reroute(category, freed, agent, next_assigned)
+
     def _record_routing(
         self, tickets: Sequence[NewTicket], messages_for: MessagesFor | None
     ) -> list[RoutingOutcome]:
@@ -177,6 +214,8 @@ class TicketLedger:
                 "ticket_id": ticket.ticket_id,
                 "now": now,
                 "subject": storable(ticket.subject)[:SUBJECT_CHARS],
+                "body": storable(ticket.body) or None,
+                "model_version": ticket.model_version or None,
                 "category": ticket.category,
                 "routing_category": routing_category(ticket.category, ticket.needs_review),
                 "confidence": float(ticket.confidence),
@@ -287,12 +326,12 @@ _WAITING_AFTER = sa.text(
     _WAITING.format(after="AND (urgency < :urgency OR (urgency = :urgency AND seq > :seq))")
 )
 _INSERT_TICKET = sa.text(
-    "INSERT INTO tickets (ticket_id, created_at, subject, category, routing_category, "
-    "confidence, needs_review, urgency, model_used, language, status, group_id, "
+    "INSERT INTO tickets (ticket_id, created_at, subject, body, category, routing_category, "
+    "confidence, needs_review, urgency, model_used, model_version, language, status, group_id, "
     "is_duplicate, similarity, embedding) "
-    "VALUES (:ticket_id, :now, :subject, :category, :routing_category, :confidence, "
-    ":needs_review, :urgency, :model_used, :language, 'waiting', :group_id, :is_duplicate, "
-    ":similarity, :embedding) RETURNING seq"
+    "VALUES (:ticket_id, :now, :subject, :body, :category, :routing_category, :confidence, "
+    ":needs_review, :urgency, :model_used, :model_version, :language, 'waiting', :group_id, "
+    ":is_duplicate, :similarity, :embedding) RETURNING seq"
 ).bindparams(sa.bindparam("embedding", type_=sa.LargeBinary()))
 
 

@@ -45,6 +45,7 @@ class Classified:
     model_used: str
     embedding: np.ndarray
     language: str  # detected (ISO 639-1 or "unknown"); a language the client gives wins
+    model_version: str = ""  # the registry version of the model that answered
 
 
 @dataclass
@@ -63,6 +64,7 @@ class ModelInfo:
     # False when register made it champion without passing the behavioural floor (an empty
     # registry: the best on validation, so the service can start).
     behaviour_floor_passed: bool = True
+    labels: list[str] = field(default_factory=list)  # the categories it predicts
 
 
 class ModelRouter:
@@ -136,6 +138,7 @@ class ModelRouter:
             vectors = self.embedder.encode(texts)
             prediction, used = self._finish(call, texts)
             languages = pending_languages.result()
+        version = self._version(used)
         return [
             Classified(
                 category=prediction.categories[i],
@@ -144,9 +147,16 @@ class ModelRouter:
                 model_used=used,
                 embedding=vectors[i],
                 language=languages[i],
+                model_version=version,
             )
             for i in range(len(texts))
         ]
+
+    def _version(self, used: str) -> str:
+        """The registry version of the model named `used` (champion's or fallback's)."""
+        role = "champion" if used == self.champion.name else "fallback"
+        info = self.info.get(role)
+        return info.version if info is not None else ""
 
     def _predict(self, texts: list[str], embeddings: np.ndarray | None) -> tuple[Prediction, str]:
         return self._finish(self._start_champion(texts, embeddings), texts)

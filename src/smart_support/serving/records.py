@@ -21,6 +21,8 @@ class NewTicket:
     model_used: str
     language: str
     embedding: np.ndarray = field(repr=False)  # unit-normalised float32, shape (dim,)
+    body: str = field(default="", repr=False)  # redacted body, kept for corrections' training
+    model_version: str = ""  # registry version of the model that classified it
 
 
 @dataclass(frozen=True)
@@ -140,3 +142,36 @@ class Job:
     worker_id: str | None
     created_at: float
     updated_at: float
+
+
+@dataclass(frozen=True)
+class Correction:
+    """An agent's correction of a ticket's prediction, with the prediction it corrects."""
+
+    ticket_id: str
+    category: str
+    urgency_level: str | None
+    predicted_category: str
+    predicted_urgency: float
+    model_used: str
+    model_version: str | None
+    needs_review: bool
+    corrected_by: str
+    corrected_at: float
+
+
+@dataclass(frozen=True)
+class Reroute:
+    """What a correction did to the ticket's place: the slot it left, the agent it went to."""
+
+    routing_category: str
+    freed_agent: str | None  # the agent whose slot the ticket left
+    agent_id: str | None  # the ticket's agent now; None: it waits (or is linked/resolved)
+    next_assigned: str | None  # the waiting ticket that took the freed slot
+
+
+@dataclass(frozen=True)
+class CorrectionOutcome:
+    correction: Correction
+    corrections: int  # of this ticket, this one included (the latest wins)
+    reroute: Reroute | None  # None: the ticket stayed where it was

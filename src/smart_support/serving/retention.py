@@ -2,7 +2,8 @@
 
 `Retention.purge` deletes, each by its own age (conf/serve `retention`):
 - resolved tickets created before `tickets_days` (open tickets are still being worked on and
-  stay; their number past retention is logged), incidents left without tickets, group merges;
+  stay; their number past retention is logged) with their text and agents' corrections,
+  incidents left without tickets, group merges;
 - finished jobs (done or failed) last updated before `jobs_days`;
 - sent or failed outbox messages created before `outbox_days`;
 - remembered answers to idempotent requests older than `idempotency_hours`.
@@ -35,6 +36,11 @@ _PURGES = {
         "(SELECT 1 FROM tickets WHERE tickets.incident_id = incidents.incident_id)"
     ),
     "group_merges": "DELETE FROM group_merges WHERE merged_at < :tickets",
+    # a purged ticket's corrections go with it (run after "tickets": dicts keep their order)
+    "corrections": (
+        "DELETE FROM corrections WHERE corrected_at < :tickets AND NOT EXISTS "
+        "(SELECT 1 FROM tickets WHERE tickets.ticket_id = corrections.ticket_id)"
+    ),
     "jobs": "DELETE FROM jobs WHERE status IN ('done', 'failed') AND updated_at < :jobs",
     "outbox": "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at < :outbox",
     "idempotency_keys": "DELETE FROM idempotency_keys WHERE created_at < :idempotency",
@@ -95,8 +101,9 @@ class Retention:
 
 def erase_ticket_rows(conn: Connection, ticket_id: str) -> str | None:
     """Delete one ticket's rows in the caller's transaction; returns the agent whose slot it
-    freed (none when it owned an open incident: the incident's next member takes the slot). KeyError when neither a ticket nor a job has this id (an async job's id is its
-    ticket's id, so a job not yet routed is erased too)."""
+    freed (none when it owned an open incident: the incident's next member takes the slot).
+    KeyError when neither a ticket nor a job has this id (an async job's id is its ticket's
+    id, so a job not yet routed is erased too)."""
     params = {"id": ticket_id}
     row = conn.execute(
         sa.text("SELECT status, agent_id, incident_id FROM tickets WHERE ticket_id = :id"),
@@ -109,6 +116,7 @@ def erase_ticket_rows(conn: Connection, ticket_id: str) -> str | None:
     conn.execute(sa.text("DELETE FROM idempotency_keys WHERE ticket_id = :id"), params)
     if row is None:
         return None
+    conn.execute(sa.text("DELETE FROM corrections WHERE ticket_id = :id"), params)
     # An open incident's owner hands its slot (or queue place) to the next member first.
     successor = hand_over(conn, ticket_id, row) if row.incident_id is not None else None
     conn.execute(sa.text("DELETE FROM tickets WHERE ticket_id = :id"), params)

@@ -16,7 +16,7 @@ from smart_support.routing.webhook import WebhookPoster
 from smart_support.serving.access import ANONYMOUS as ANONYMOUS_CALLER
 from smart_support.serving.access import KeyRing
 from smart_support.serving.alerts import deliver_by_webhook
-from smart_support.serving.api_models import TicketIn
+from smart_support.serving.api_models import FeedbackIn, TicketIn
 from smart_support.serving.database import StoreUnavailable
 from smart_support.serving.edge import EdgePolicy
 from smart_support.serving.idempotency import derived_id, fingerprint
@@ -203,8 +203,70 @@ class Runtime:
             "uptime_s": round(self.clock.now() - self.started_at, 1),
         }
 
+    def categories(self) -> list[str]:
+        """The categories a correction may name: the served models' labels (champion first)."""
+        models = self.classifier_health().get("models", {})
+        labels: list[str] = []
+        for role in ("champion", "fallback"):
+            labels += [str(c) for c in models.get(role, {}).get("labels", []) if c not in labels]
+        return labels
+
+    def check_feedback(self, feedback: FeedbackIn) -> None:
+        """422 naming the allowed values for a category or urgency level not known here."""
+        allowed = self.categories()
+        if feedback.category not in allowed:
+            raise InputError(
+                f"unknown category {feedback.category!r}; allowed categories: {allowed}"
+            )
+        levels = [name for name, _ in self.settings.urgency.levels]
+        if feedback.urgency_level is not None and feedback.urgency_level not in levels:
+            raise InputError(
+                f"unknown urgency_level {feedback.urgency_level!r}; allowed levels: {levels}"
+            )
+
+    def correct(
+        self, ticket_id: str, feedback: FeedbackIn, caller: str = ANONYMOUS
+    ) -> dict[str, Any]:
+        """POST /tickets/{id}/feedback: record the correction (the prediction stays), re-route
+        the ticket when its category changed. NotFound for an unknown ticket."""
+        self.check_feedback(feedback)
+        outcome = _lookup(
+            "ticket",
+            ticket_id,
+            lambda i: self.store.corrections.correct(
+                i, feedback.category, feedback.urgency_level, caller
+            ),
+        )
+        reroute = outcome.reroute
+        return {
+            **self._correction(outcome.correction),
+            "corrections": outcome.corrections,
+            "rerouted": reroute is not None,
+            "routing_category": reroute.routing_category if reroute else None,
+            "agent": reroute.agent_id if reroute else None,
+            "freed_agent": reroute.freed_agent if reroute else None,
+            "next_assigned": reroute.next_assigned if reroute else None,
+        }
+
+    def corrections(self, ticket_id: str) -> dict[str, Any]:
+        """GET /tickets/{id}/feedback: every correction, oldest first (the last counts)."""
+        history = _lookup("ticket", ticket_id, self.store.corrections.history)
+        return {"ticket_id": ticket_id, "corrections": [self._correction(c) for c in history]}
+
+    def _correction(self, correction: Any) -> dict[str, Any]:
+        fields = dataclasses.asdict(correction)
+        fields["predicted_urgency_level"] = self.settings.urgency.level(
+            correction.predicted_urgency
+        )
+        return fields
+
     def stats(self) -> dict[str, Any]:
         stats = self.store.statistics.stats()
+        stats["quality"] = {
+            **self.store.corrections.quality(self.settings.urgency.levels),
+            "categories": self.categories(),  # what a correction may name (the dashboard's)
+            "urgency_levels": [name for name, _ in self.settings.urgency.levels],
+        }
         breaker = self.classifier_health().get("breaker", {})
         stats["breaker"] = {**stats.get("breaker", {}), "state": breaker.get("state", "closed")}
         stats["webhook"] = {**stats.get("webhook", {}), "outbox": self.store.outbox.counts()}
@@ -243,8 +305,19 @@ class Runtime:
     def triage(self) -> dict[str, Any]:
         return {"tickets": [dataclasses.asdict(t) for t in self.store.workload.triage_queue()]}
 
-    def resolve(self, ticket_id: str) -> dict[str, Any]:
-        return dataclasses.asdict(_lookup("ticket", ticket_id, self.store.ledger.resolve_ticket))
+    def resolve(
+        self, ticket_id: str, feedback: FeedbackIn | None = None, caller: str = ANONYMOUS
+    ) -> dict[str, Any]:
+        """POST /tickets/{id}/resolve, with an optional correction recorded as the ticket
+        closes (checked first: a bad one resolves nothing)."""
+        if feedback is not None:
+            self.check_feedback(feedback)
+        resolved = dataclasses.asdict(
+            _lookup("ticket", ticket_id, self.store.ledger.resolve_ticket)
+        )
+        if feedback is not None:
+            resolved["correction"] = self.correct(ticket_id, feedback, caller)
+        return resolved
 
     def close(self) -> None:
         self.worker.stop()

@@ -11,6 +11,7 @@ few classes that each own one concern over it; a consumer receives only the one 
 - `outbox` (`Outbox`): webhook messages stored with their routing decision, leased to senders
 - `idempotency` (`IdempotencyKeys`): first answers to requests sent with an Idempotency-Key
 - `retention` (`Retention`): the purge of data past its retention
+- `corrections` (`Corrections`): agents' corrections of predictions, re-routing, live quality
 
 Nothing shared lives in per-process dicts: the only per-process state is the ledger's cache of
 the dedup window, brought up to date from the database inside each routing transaction.
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from smart_support.clock import Clock, SystemClock
 from smart_support.routing.skills import Agent
 from smart_support.serving.database import Database
+from smart_support.serving.feedback import Corrections
 from smart_support.serving.idempotency import IdempotencyKeys
 from smart_support.serving.incidents import Incidents
 from smart_support.serving.jobs import JobQueue
@@ -52,6 +54,7 @@ class StateStore:
     outbox: Outbox
     idempotency: IdempotencyKeys
     retention: Retention
+    corrections: Corrections
 
     @classmethod
     def open(
@@ -77,9 +80,10 @@ class StateStore:
             db.ensure_schema()
         window = WindowCache(dedup or DedupSettings.model_validate({}), embedding_dim)
         hook = webhook or WebhookSettings.model_validate({})
+        ledger = TicketLedger(db, clock, window, agents, min_affinity)
         return cls(
             database=db,
-            ledger=TicketLedger(db, clock, window, agents, min_affinity),
+            ledger=ledger,
             jobs=JobQueue(db, clock, lease_s, max_attempts),
             incidents=Incidents(db),
             workload=Workload(db, agents),
@@ -89,6 +93,7 @@ class StateStore:
             ),
             idempotency=IdempotencyKeys(db, clock),
             retention=Retention(db, clock, retention or RetentionSettings.model_validate({})),
+            corrections=Corrections(db, clock, ledger),
         )
 
     @classmethod

@@ -92,6 +92,8 @@ class TicketService:
             model_used=result.model_used,
             language=language,
             embedding=result.embedding,
+            body=stored_body(ticket.body),
+            model_version=result.model_version,
         )
 
     def resolve_incident(self, incident_id: str) -> IncidentResolution:
@@ -137,6 +139,12 @@ def shown_title(subject: str, body: str) -> str:
     subject, or the start of the body when there is none; personal data redacted."""
     title = visible_text(subject) or visible_text(body)
     return redact(title)[:TITLE_CHARS]
+
+
+def stored_body(body: str) -> str:
+    """The body as the store keeps it for training on agents' corrections: cleaned as the
+    title is, personal data redacted (erased with the ticket, purged by retention)."""
+    return redact(visible_text(body))
 
 
 def _check_text(where: str, name: str, value: str, required: bool) -> None:

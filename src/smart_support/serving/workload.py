@@ -39,12 +39,14 @@ class Workload:
             return int(conn.execute(query).scalar_one())
 
     def triage_queue(self, limit: int = 50) -> list[TriageTicket]:
-        """Open tickets the model was unsure about, newest first."""
+        """Open tickets the model was unsure about and no agent has corrected yet (a correction
+        routes them to their category), newest first."""
         with self._db.snapshot() as conn:
             rows = conn.execute(
                 sa.text(
                     "SELECT ticket_id, subject, category, confidence, urgency, created_at "
                     "FROM tickets WHERE needs_review AND status != 'resolved' "
+                    "AND routing_category = 'Triage' "
                     "ORDER BY created_at DESC, seq DESC LIMIT :limit"
                 ),
                 {"limit": limit},

@@ -13,6 +13,7 @@
   // The API key lives in sessionStorage: this tab only, gone when it closes, never in the URL.
   const KEY_STORE = "smart-support-api-key";
   let needsKey = false;
+  const labels = { categories: [], urgency_levels: [] }; // what a correction may name (/stats)
 
   // ---------- DOM helpers ----------
   function el(tag, attrs = {}, ...children) {
@@ -166,6 +167,84 @@
     renderBarChart($("stats-by-model"), s.by_model);
     renderHistogram(s.urgency_histogram);
     renderBreaker(s.breaker);
+    renderQuality(s.quality);
+  }
+
+  // ---------- live quality: agreement with agents' corrections ----------
+  function agreementTable(groups, testid) {
+    const entries = Object.entries(groups || {});
+    if (!entries.length) return empty("No corrections yet");
+    return el("table", { class: "quality-table", testid },
+      el("tr", {}, el("th", { text: "" }), el("th", { text: "corrected" }), el("th", { text: "agreed" })),
+      entries.map(([name, g]) => el("tr", { "data-key": name },
+        el("td", { text: name }), el("td", { text: g.corrected }),
+        el("td", {}, bar(g.agreement, heat(1 - (g.agreement ?? 0)), `${name}: ${pct(g.agreement)} agreed`), pct(g.agreement)))));
+  }
+
+  function renderShares(shares) {
+    const buckets = shares?.buckets || [];
+    if (!buckets.length) return empty("No tickets in the last 24 h");
+    const W = 600, H = 90, AXIS = 16, bw = W / Math.max(buckets.length, 1);
+    return svg("svg", { viewBox: `0 0 ${W} ${H + AXIS}`, role: "img", class: "histogram",
+      "aria-label": `Category shares over ${buckets.length} hours` },
+      buckets.map((b, i) => {
+        let y = 0;
+        return svg("g", { "data-testid": "share-bucket", "data-tickets": b.tickets },
+          Object.entries(b.share).map(([cat, share]) => {
+            const h = share * H, rect = svg("rect", { x: i * bw + 1, y, width: Math.max(bw - 2, 1), height: h, fill: colorFor(cat) },
+              svg("title", {}, `${fmtTime(b.start)} · ${cat}: ${pct(share)} of ${b.tickets}`));
+            y += h;
+            return rect;
+          }));
+      }),
+      svg("text", { x: 0, y: H + AXIS - 3, class: "hist-axis" }, fmtTime(buckets[0].start)));
+  }
+
+  function renderQuality(q) {
+    if (!q) return;
+    labels.categories = q.categories || [];
+    labels.urgency_levels = q.urgency_levels || [];
+    $("quality-agreement").textContent = pct(q.agreement);
+    $("quality-corrected").textContent = `${q.corrected_tickets ?? 0} (${q.corrections ?? 0} corrections · ${pct(q.corrected_share)} of tickets)`;
+    $("quality-review-rate").textContent = pct(q.review_rate);
+    $("quality-urgency").textContent = pct(q.urgency_agreement);
+    fill($("quality-by-category"), agreementTable(q.by_predicted_category, "quality-by-category"));
+    fill($("quality-by-model"), agreementTable(q.by_model_version, "quality-by-model"));
+    fill($("quality-shares"), renderShares(q.category_share));
+  }
+
+  // ---------- correcting a ticket (POST /tickets/{id}/feedback) ----------
+  function correctionControl(ticketId, current, noteId) {
+    const category = el("select", { "aria-label": `Right category for ticket ${ticketId}`, testid: "correct-category" },
+      labels.categories.map((c) => el("option", { value: c, selected: c === current, text: c })));
+    const level = el("select", { "aria-label": `Right urgency level for ticket ${ticketId}`, testid: "correct-urgency" },
+      el("option", { value: "", text: "urgency as predicted" }),
+      labels.urgency_levels.map((l) => el("option", { value: l, text: l })));
+    const button = el("button", { type: "button", class: "secondary", testid: "correct-submit" }, "Correct");
+    button.addEventListener("click", () => sendCorrection(ticketId, category.value, level.value, button, noteId));
+    return el("span", { class: "correction", testid: "correction" }, category, level, button);
+  }
+
+  async function sendCorrection(id, category, level, button, noteId) {
+    button.disabled = true;
+    const note = $(noteId);
+    const payload = { category, ...(level ? { urgency_level: level } : {}) };
+    try {
+      const r = await api(`/tickets/${encodeURIComponent(id)}/feedback`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) });
+      note.className = "note ok";
+      note.textContent = `Corrected ${r.ticket_id}: ${r.predicted_category} → ${r.category}` +
+        (r.rerouted ? (r.agent ? ` · moved to ${r.agent}` : " · waiting for a free agent") : " · stays with its agent") +
+        (r.corrections > 1 ? ` · correction ${r.corrections} (the latest counts)` : "");
+      delete lastSeen["/triage"];
+      delete lastSeen["/stats"];
+      refresh();
+    } catch (e) {
+      note.className = "note bad";
+      note.textContent = `Could not correct ${id}: ${e.message}`;
+    }
+    button.disabled = false;
+    note.hidden = false;
   }
 
   function renderHealth(h) {
@@ -310,7 +389,8 @@
       el("span", { class: "tag", style: { background: colorFor(t.category) }, text: t.category }),
       el("span", { class: "small", title: "confidence", text: `conf ${pct(t.confidence)}` }),
       el("span", { class: "small urg", style: { color: heat(t.urgency_score) }, title: "urgency score", text: `urg ${num(t.urgency_score)}` }),
-      el("button", { type: "button", class: "secondary", "aria-label": `Resolve ticket ${t.ticket_id}`, onclick: (ev) => resolveTicket(t.ticket_id, ev.currentTarget) }, "Resolve"));
+      el("button", { type: "button", class: "secondary", "aria-label": `Resolve ticket ${t.ticket_id}`, onclick: (ev) => resolveTicket(t.ticket_id, ev.currentTarget) }, "Resolve"),
+      correctionControl(t.ticket_id, t.category, "triage-note"));
   }
 
   function renderTriage(data) {
@@ -369,7 +449,8 @@
       field("Dedup", "result-dedup", dedup),
       field("Model", "result-model", modelLabel(r.model_used)),
       field("Latency", "result-latency", `${num(r.latency_ms, 1)} ms`)),
-    el("p", { class: "muted small", text: `Ticket ${r.ticket_id}` }));
+    el("p", { class: "muted small" }, `Ticket ${r.ticket_id} · wrong? `, correctionControl(r.ticket_id, r.category, "result-note")),
+    el("p", { id: "result-note", class: "note", role: "status", hidden: true }));
   }
 
   function showFormError(msg) {
