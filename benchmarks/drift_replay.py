@@ -38,6 +38,7 @@ from smart_support.serving.settings import DriftSettings, ServeSettings
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "tickets.csv"
 CHART = ROOT / "docs" / "drift_replay.png"
+FLOOR = 1e-3  # the chart's log axis starts here
 
 
 class StepClock:
@@ -98,12 +99,13 @@ def plot(results: dict[str, Any], settings: DriftSettings, path: Path) -> str:
     for ax, feature in zip(axes, FEATURES, strict=True):
         for name, result in results.items():
             xs = [p["ticket"] for p in result["trajectory"]]
-            ys = [p.get(feature, np.nan) for p in result["trajectory"]]
+            ys = [max(p.get(feature, np.nan), FLOOR) for p in result["trajectory"]]
             ax.plot(xs, ys, label=name, linewidth=1.6)
         ax.axhline(settings.threshold(feature), color="red", linestyle="--", linewidth=1)
         ax.set_title(f"{feature} ({'centroid shift' if feature == 'embedding' else 'PSI'})")
         ax.set_xlabel("tickets replayed")
-        ax.set_yscale("symlog", linthresh=0.05)
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=FLOOR)
     axes[0].legend(fontsize=7, loc="upper left")
     fig.suptitle("Drift replay: window 500 tickets vs the validation reference (dashed: threshold)")
     fig.tight_layout()
@@ -152,7 +154,9 @@ def main(argv: list[str] | None = None) -> None:
         "German only": shuffled(select(both, both_frames, lambda _r, lang: lang == "de")),
         "English only": shuffled(select(both, both_frames, lambda _r, lang: lang == "en")),
         "Technical only": shuffled(
-            select(both, both_frames, lambda r, _lang: getattr(r, "category", None) == "Technical")
+            select(
+                both, both_frames, lambda r, _lang: str(getattr(r, "category", "")) == "Technical"
+            )
         ),
     }
     results = {name: replay(reference, serve.drift, obs) for name, obs in streams.items()}

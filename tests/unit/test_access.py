@@ -31,7 +31,8 @@ def line(key: str, role: str) -> str:
         ("GET", "/incidents/xyz", Role.AGENT),
         ("POST", "/tickets/abc/resolve", Role.AGENT),
         ("POST", "/admin/faults", Role.ADMIN),
-        ("GET", "/metrics", Role.ADMIN),
+        ("GET", "/metrics", Role.METRICS),
+        ("GET", "/drift", Role.AGENT),
         ("GET", "/something-new", Role.ADMIN),  # unknown paths are closed
     ],
 )

@@ -34,7 +34,7 @@ class MetricDoc:
 
 METRICS = (
     MetricDoc("smart_support_routes", "counter", "Tickets routed", ("category", "model")),
-    MetricDoc("smart_support_review", "counter", "Routed tickets below the review threshold"),
+    MetricDoc("smart_support_reviews", "counter", "Routed tickets below the review threshold"),
     MetricDoc("smart_support_review_rate", "gauge", "Share of routed tickets needing review"),
     MetricDoc("smart_support_breaker_open", "gauge", "1 while the champion's breaker is open"),
     MetricDoc("smart_support_breaker_state", "gauge", "1 for the breaker's state", ("state",)),
@@ -86,7 +86,7 @@ def samples(state: ServiceState) -> dict[str, list[tuple[dict[str, str], float]]
             for (model, category), n in sorted(routes.items())
         ]
         total, reviews = sum(routes.values()), counters.get(REVIEWS, 0)
-        out["smart_support_review"] = [({}, float(reviews))]
+        out["smart_support_reviews"] = [({}, float(reviews))]
         out["smart_support_review_rate"] = [({}, reviews / total if total else 0.0)]
         out["smart_support_breaker_trips"] = [({}, float(counters.get("breaker_trips", 0)))]
         out["smart_support_queue_depth"] = [({}, float(depth))]
