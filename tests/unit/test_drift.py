@@ -259,3 +259,62 @@ def test_the_drift_message_names_the_features_and_has_a_stable_key(reference) ->
 def test_drift_settings_refuse_inconsistent_values(changes) -> None:
     with pytest.raises(ValidationError):
         DriftSettings(**changes)
+
+
+def test_the_service_finds_its_reference_or_reports_disabled(
+    reference, tmp_path, monkeypatch
+) -> None:
+    from smart_support.serving.drift_watch import build_drift_monitor
+
+    save_reference(reference, tmp_path / "models" / "ref.json")
+    monkeypatch.chdir(tmp_path)  # a Bento serves from its src/ directory
+    assert build_drift_monitor(settings(reference="models/ref.json"), FakeClock()).enabled
+    absolute = str(tmp_path / "models" / "ref.json")
+    assert build_drift_monitor(settings(reference=absolute), FakeClock()).enabled
+    off = build_drift_monitor(settings(reference=absolute, enabled=False), FakeClock())
+    assert off.status()["status"] == "disabled"
+    missing = build_drift_monitor(settings(reference="models/none.json"), FakeClock())
+    assert missing.status()["status"] == "disabled" and missing.status()["reference"] is None
+
+
+class FlakyOutbox:
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.stored: list = []
+
+    def add(self, messages) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("store down")
+        self.stored.extend(messages)
+
+
+def routed(observations: list[DriftObservation]) -> tuple[list, list[str]]:
+    from smart_support.serving.records import NewTicket
+
+    tickets = [
+        NewTicket(f"t{i}", "s", o.category, o.confidence, False, 0.1, "m1", o.language, o.embedding)
+        for i, o in enumerate(observations)
+    ]
+    return tickets, ["x" * o.length for o in observations]
+
+
+def test_an_alert_the_store_could_not_take_is_stored_with_the_next_tickets(reference) -> None:
+    from smart_support.serving.drift_watch import DriftWatch
+
+    outbox = FlakyOutbox(failures=1)
+    watch = DriftWatch(DriftMonitor(reference, settings(), FakeClock()), outbox)  # type: ignore[arg-type]
+    watch(*routed(population(200, seed=14, language="de")))
+    assert outbox.stored == []  # the store was down
+    watch(*routed(population(5, seed=15, language="de")))
+    assert [m.kind for m in outbox.stored] == ["drift"]
+    watch(*routed(population(40, seed=16, language="de")))
+    assert len(outbox.stored) == 1
+
+
+def test_a_failing_monitor_never_fails_routing(reference, monkeypatch) -> None:
+    from smart_support.serving.drift_watch import DriftWatch
+
+    monitor = DriftMonitor(reference, settings(), FakeClock())
+    monkeypatch.setattr(monitor, "observe", lambda _: 1 / 0)
+    DriftWatch(monitor, FlakyOutbox(0))(*routed(population(3, seed=17)))  # type: ignore[arg-type]

@@ -24,12 +24,15 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]  # the checkout, or the Bento
 
 
 def build_drift_monitor(settings: DriftSettings, clock: Clock) -> DriftMonitor:
-    """The monitor with the configured reference (a relative path is under the project root);
-    without one (disabled, or not built yet) it reports `disabled`."""
+    """The monitor with the configured reference (a relative path is looked for under the
+    project root, then the working directory: a Bento's `src/`); without one (disabled, or not
+    built yet) it reports `disabled`."""
     path = None
     if settings.enabled and settings.reference:
         path = Path(settings.reference)
-        path = path if path.is_absolute() else PROJECT_ROOT / path
+        if not path.is_absolute():
+            found = [p for p in (PROJECT_ROOT / path, Path.cwd() / path) if p.exists()]
+            path = found[0] if found else PROJECT_ROOT / path
     return DriftMonitor(load_reference(path), settings, clock)
 
 
