@@ -33,29 +33,33 @@
     return res.json();
   }
 
-  // Each feature's score relative to its threshold (1.0 = the threshold line), so PSI and the
-  // centroid shift share one axis.
+  // Each feature's score relative to its threshold (1 = the threshold line) on a log axis, so
+  // PSI and the centroid shift share one axis and a large shift does not flatten the rest.
   function chart(data) {
-    const W = 600, H = 160, L = 34, T = 10, B = 18;
+    const W = 600, H = 160, L = 40, T = 8, B = 6;
     const history = data.history || [];
     const thresholds = data.threshold || {};
     const limit = (f) => (f === "embedding" ? thresholds.embedding : thresholds.psi) || 1;
     const features = (data.features || Object.keys(COLORS)).filter((f) => history.some((h) => f in (h.scores || {})));
     const ratios = history.flatMap((h) => features.map((f) => (h.scores[f] ?? 0) / limit(f)));
-    const top = Math.max(1.5, ...ratios) * 1.05;
-    const x = (i) => L + (history.length > 1 ? (i / (history.length - 1)) * (W - L - 4) : (W - L) / 2);
-    const y = (r) => T + H - (Math.min(r, top) / top) * H;
+    const lo = -2, hi = Math.max(1, Math.ceil(Math.log10(Math.max(2, ...ratios))));
+    const x = (i) => L + (history.length > 1 ? (i / (history.length - 1)) * (W - L - 8) : (W - L) / 2);
+    const y = (r) => T + H - ((Math.min(Math.max(Math.log10(Math.max(r, 1e-9)), lo), hi) - lo) / (hi - lo)) * H;
     const root = svg("svg", { viewBox: `0 0 ${W} ${T + H + B}`, role: "img", class: "drift-chart",
-      "aria-label": "Drift scores over time relative to their thresholds" });
-    for (const r of [0, 0.5, 1, Math.floor(top)]) {
-      root.append(svg("line", { x1: L, x2: W, y1: y(r), y2: y(r), class: r === 1 ? "drift-threshold" : "drift-grid" }));
-      root.append(svg("text", { x: L - 4, y: y(r) + 4, "text-anchor": "end", class: "hist-axis" }, r === 1 ? "limit" : r));
+      "aria-label": "Drift scores over time relative to their thresholds (log scale)" });
+    for (let e = lo; e <= hi; e++) {
+      const r = 10 ** e;
+      root.append(svg("line", { x1: L, x2: W, y1: y(r), y2: y(r), class: e === 0 ? "drift-threshold" : "drift-grid" }));
+      root.append(svg("text", { x: L - 4, y: y(r) + 4, "text-anchor": "end", class: "hist-axis" }, e === 0 ? "limit" : `${r}x`));
     }
     for (const f of features) {
-      const points = history.map((h, i) => `${x(i).toFixed(1)},${y((h.scores[f] ?? 0) / limit(f)).toFixed(1)}`).join(" ");
-      const line = svg("polyline", { points, fill: "none", stroke: COLORS[f] || "#666", "stroke-width": 2, "data-feature": f });
+      const at = history.map((h, i) => [x(i), y((h.scores[f] ?? 0) / limit(f))]);
+      const line = svg("polyline", { points: at.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(" "),
+        fill: "none", stroke: COLORS[f] || "#666", "stroke-width": 2, "data-feature": f });
       line.append(svg("title", {}, `${f} (threshold ${limit(f)})`));
       root.append(line);
+      const [lx, ly] = at[at.length - 1];
+      root.append(svg("circle", { cx: lx, cy: ly, r: 3.5, fill: COLORS[f] || "#666" }));
     }
     return root;
   }
