@@ -44,6 +44,7 @@ from smart_support.serving.runtime import (
     fault_injection_enabled,
     load_serve_settings,
 )
+from smart_support.serving.service_metrics import ServiceMetrics, ServiceState
 from smart_support.serving.ticket_service import InputError
 from smart_support.serving.vectors import from_wire, to_wire
 
@@ -52,6 +53,14 @@ if not STATIC.exists():  # installed package (inside a Bento)
     import smart_support.serving
 
     STATIC = Path(smart_support.serving.__file__).parent / "static"
+
+# The worker's runtime, for the /metrics middleware (built before the service instance).
+RUNTIMES: list[Runtime] = []
+
+
+def metrics_state() -> ServiceState | None:
+    return RUNTIMES[-1].metrics_state() if RUNTIMES else None
+
 
 app = FastAPI(title="Smart-Support", description="Ticket routing: read endpoints, jobs and the UI")
 
@@ -147,6 +156,7 @@ class SmartSupport:
         self.runtime = Runtime.build(
             settings, self._classify, lambda: self.classifier.model_status()
         )
+        RUNTIMES.append(self.runtime)
 
     def _classify(self, texts: list[str]) -> list[Classified]:
         try:
@@ -217,6 +227,11 @@ class SmartSupport:
     @app.get("/health")
     def health(self) -> dict[str, Any]:
         return self.runtime.health()
+
+    @app.get("/drift")
+    def drift(self) -> dict[str, Any]:
+        """This worker's drift status and every score over time (the dashboard's chart)."""
+        return self.runtime.drift_history()
 
     @app.get("/stats")
     def stats(self) -> dict[str, Any]:
@@ -290,7 +305,7 @@ class SmartSupport:
     @app.get("/ui/{name}")
     def ui_asset(self, name: str) -> Any:
         path = STATIC / name
-        if name not in {"app.js", "style.css"} or not path.exists():
+        if name not in {"app.js", "drift.js", "style.css"} or not path.exists():
             return error(f"no UI asset {name!r}", 404)
         return FileResponse(path)
 
@@ -332,3 +347,4 @@ class SmartSupport:
 SmartSupport.add_asgi_middleware(ErrorBodies)
 SmartSupport.add_asgi_middleware(EdgeGuard)  # inside ErrorBodies; runs before any endpoint
 SmartSupport.add_asgi_middleware(SurrogateSafeBodies)  # after the guard: only admitted bodies
+SmartSupport.add_asgi_middleware(ServiceMetrics, state=metrics_state)  # after the guard too

@@ -170,3 +170,27 @@ def test_prepare_names_a_missing_feedback_export(workdir: Path, capsys) -> None:
     assert stage("download")() == 0
     assert stage("prepare")() == 1
     assert "corrections.parquet does not exist" in capsys.readouterr().err
+
+
+def test_drift_reference_saves_the_champions_reference_on_validation(
+    workdir: Path, tiny_splits, monkeypatch
+) -> None:
+    from tests.serving.tiny_models import import_tiny_models
+
+    params = yaml.safe_load((workdir / "params.yaml").read_text())
+    params["tracking"]["tracking_uri"] = f"sqlite:///{workdir / 'mlflow.db'}"
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params))
+    with monkeypatch.context() as inside:
+        inside.chdir(ROOT)  # conf/ is composed from the checkout
+        import_tiny_models(params["tracking"], tiny_splits)  # M2 @champion
+    assert stage("download")() == 0 and stage("export_feedback")() == 0
+    assert stage("prepare")() == 0
+    (workdir / "reports/register.json").write_text(json.dumps({"champion": "m2"}))
+    assert stage("drift_reference")() == 0
+    saved = json.loads((workdir / params["serve"]["drift"]["reference"]).read_text())
+    val_rows = json.loads((workdir / "reports/prepare.json").read_text())["rows"]["val"]
+    assert saved["tickets"] == val_rows
+    assert saved["source"]["model"] == "m2" and saved["source"]["split"] == "val"
+    assert len(saved["embedding"]["centroid"]) == 384
+    report = json.loads((workdir / "reports/drift_reference.json").read_text())
+    assert set(report["category"]) <= {"Billing", "Legal", "Technical"}

@@ -37,9 +37,11 @@ KEYS = {
     "other_router": "test-other-router-key",
     "agent": "test-agent-key",
     "flood": "test-flood-key",  # an agent key only the rate-limit test spends
+    "metrics": "test-metrics-key",  # a Prometheus scraper's
 }
 ROLES = {"admin": "admin", "router": "router", "other_router": "router", "agent": "agent"}
 ROLES["flood"] = "agent"
+ROLES["metrics"] = "metrics"
 
 
 def keys_env() -> str:
@@ -68,8 +70,26 @@ def write_params(path: Path, store: Path, **serve: Any) -> Path:
     return path
 
 
+# Drift settings of the session's service: a small window, so a test can shift it.
+DRIFT = {"window": 60, "min_tickets": 30, "evaluate_every": 10}
+
+
 @pytest.fixture(scope="session")
-def client(bento_models, tmp_path_factory) -> Iterator[Any]:
+def drift_reference(tiny_m2, tiny_splits, tmp_path_factory) -> Path:
+    """The tiny champion's reference on the tiny validation split, with the served encoder."""
+    from smart_support.monitoring.champion_reference import model_reference
+    from smart_support.monitoring.reference import save_reference
+    from smart_support.serving.bento_models import dedup_encoder
+    from smart_support.serving.settings import ServeSettings
+
+    encoder = dedup_encoder(ServeSettings.from_config(compose_config().serve))
+    path = tmp_path_factory.mktemp("drift") / "drift_reference.json"
+    save_reference(model_reference(tiny_m2, encoder, tiny_splits["val"].texts), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def client(bento_models, drift_reference, tmp_path_factory) -> Iterator[Any]:
     """The BentoML service through its ASGI app (dependencies run in-process).
 
     One app per session: BentoML registers process-wide metrics when an app starts.
@@ -79,11 +99,17 @@ def client(bento_models, tmp_path_factory) -> Iterator[Any]:
 
     root = tmp_path_factory.mktemp("service")
     params = write_params(
-        root / "params.yaml", root / "state.db", limits={"rate_per_s": 50, "burst": 200}
+        root / "params.yaml",
+        root / "state.db",
+        limits={"rate_per_s": 50, "burst": 200},
+        drift={**DRIFT, "reference": str(drift_reference)},
     )
     os.environ["SMART_SUPPORT_PARAMS"] = str(params)
     os.environ["SMART_SUPPORT_FAULT_INJECTION"] = "1"
     os.environ["SMART_SUPPORT_API_KEYS"] = keys_env()
+    # BentoML's /metrics reads prometheus_client's multiprocess files; `bentoml serve` sets
+    # this directory, the in-process app does not.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(tmp_path_factory.mktemp("prometheus")))
     from bentos.service import SmartSupport
 
     # An admin key by default (tests of roles send their own); a Host the service allows.

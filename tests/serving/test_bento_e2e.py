@@ -35,6 +35,7 @@ def test_the_bento_carries_its_code_config_static_files_and_models(bento: str) -
         "bentos/service.py",
         "src/smart_support/serving/runtime.py",
         "src/smart_support/serving/static/index.html",
+        "src/smart_support/serving/static/drift.js",
     ):
         assert (src / part).is_file(), part
     assert not (src / "tests").exists()

@@ -34,7 +34,8 @@ def line(key: str, role: str) -> str:
         ("GET", "/tickets/abc/feedback", Role.AGENT),
         ("DELETE", "/tickets/abc", Role.ADMIN),
         ("POST", "/admin/faults", Role.ADMIN),
-        ("GET", "/metrics", Role.ADMIN),
+        ("GET", "/metrics", Role.METRICS),
+        ("GET", "/drift", Role.AGENT),
         ("GET", "/something-new", Role.ADMIN),  # unknown paths are closed
     ],
 )

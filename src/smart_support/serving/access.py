@@ -28,6 +28,7 @@ class Role(StrEnum):
     ROUTER = "router"
     AGENT = "agent"
     ADMIN = "admin"
+    METRICS = "metrics"  # a Prometheus scraper: GET /metrics only
 
     def allows(self, needed: Role) -> bool:
         return self is Role.ADMIN or self is needed
@@ -37,7 +38,7 @@ class Role(StrEnum):
 OPEN_PATHS = frozenset({"/health", "/readyz", "/livez", "/docs.json", "/docs", "/ui"})
 OPEN_PREFIXES = ("/ui/",)
 _ROUTER_POSTS = frozenset({"/route", "/route/batch", "/route/async"})
-_AGENT_READS = frozenset({"/triage", "/agents", "/incidents", "/stats"})
+_AGENT_READS = frozenset({"/triage", "/agents", "/incidents", "/stats", "/drift"})
 
 
 def required_role(method: str, path: str) -> Role | None:
@@ -48,6 +49,8 @@ def required_role(method: str, path: str) -> Role | None:
         return Role.ROUTER
     if method == "GET" and path.startswith("/route/async/"):
         return Role.ROUTER  # and only the key that submitted the job (or an admin)
+    if method == "GET" and path == "/metrics":
+        return Role.METRICS  # BentoML's and this service's metrics (no ticket content)
     if method == "GET" and (path in _AGENT_READS or path.startswith("/incidents/")):
         return Role.AGENT
     if method == "GET" and path.startswith("/tickets/") and path.endswith("/feedback"):
@@ -56,7 +59,7 @@ def required_role(method: str, path: str) -> Role | None:
         return Role.AGENT
     if method in {"POST", "PUT", "PATCH"} and path.startswith("/tickets/"):
         return Role.AGENT  # resolve, feedback
-    return Role.ADMIN  # fault injection, metrics, anything not named above
+    return Role.ADMIN  # fault injection, anything not named above
 
 
 def hash_key(key: str) -> str:

@@ -3,6 +3,7 @@ them in the decision's own transaction)."""
 
 from __future__ import annotations
 
+from smart_support.monitoring.drift import DriftAlert
 from smart_support.routing.webhook import (
     WebhookEvent,
     WebhookPoster,
@@ -37,6 +38,21 @@ def alert_messages(
         )
         return [outbox_message(event, f"urgent_ticket:{ticket.ticket_id}", ticket.ticket_id)]
     return []
+
+
+def drift_message(alert: DriftAlert) -> OutboxMessage:
+    """One message per turn to `drifted`; its key names the features and the window's first
+    arrival, so the same turn can never be stored twice."""
+    names = ", ".join(alert.features)
+    fields = {"Over threshold": names, "Window": f"{alert.tickets} tickets"}
+    fields |= {f: f"{s:.3f} (threshold {alert.thresholds[f]:g})" for f, s in alert.scores.items()}
+    event = WebhookEvent(
+        kind="drift",
+        title=f"Drift: {names} moved away from the training reference",
+        fields=fields,
+    )
+    key = f"drift:{'+'.join(alert.features)}:{int(alert.window_start)}"
+    return outbox_message(event, key, None)
 
 
 def outbox_message(event: WebhookEvent, message_id: str, ticket_id: str | None) -> OutboxMessage:

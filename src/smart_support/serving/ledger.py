@@ -20,6 +20,7 @@ answers).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -50,6 +51,7 @@ from smart_support.serving.records import (
     RoutingOutcome,
 )
 from smart_support.serving.retention import erase_ticket_rows
+from smart_support.serving.statistics import REVIEWS, increment_counter, route_counter
 from smart_support.serving.window_cache import WindowCache
 
 SUBJECT_CHARS = 200  # what the store keeps of a subject (dashboards, incident titles)
@@ -186,6 +188,7 @@ class TicketLedger:
                     _outcome(conn, t.ticket_id, events.get(t.ticket_id, IncidentEvent.NONE))
                     for t in tickets
                 ]
+                _count_routes(conn, fresh)
                 if messages_for is not None:
                     by_id = {o.ticket_id: o for o in outcomes}
                     for ticket in fresh:
@@ -368,6 +371,15 @@ def queue_position(conn: Connection, urgency: float, seq: int) -> int:
         },
     ).scalar_one()
     return int(ahead) + 1
+
+
+def _count_routes(conn: Connection, tickets: Sequence[NewTicket]) -> None:
+    """Exact route counters (GET /metrics), raised in the routing transaction."""
+    routed = Counter((t.model_used, t.category) for t in tickets)
+    for (model, category), n in sorted(routed.items()):
+        increment_counter(conn, route_counter(model, category), n)
+    if reviews := sum(bool(t.needs_review) for t in tickets):
+        increment_counter(conn, REVIEWS, reviews)
 
 
 def _known_ids(conn: Connection, ids: Sequence[str]) -> set[str]:

@@ -99,7 +99,7 @@ class ModelRouter:
         self._fault_cleared = threading.Event()
         self._sleep = sleep or self._injected_wait
         self._timer = timer
-        self._shared_vectors = _same_encoder(champion, dedup_embedder)
+        self._shared_vectors = same_encoder(champion, dedup_embedder)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="prediction")
         self._champion_pool = ThreadPoolExecutor(max_pending_calls, thread_name_prefix="champion")
         self._free_slots = threading.BoundedSemaphore(max_pending_calls)
@@ -259,7 +259,7 @@ def _languages(texts: Sequence[str]) -> list[str]:
     return [detect_language(text) for text in texts]
 
 
-def _same_encoder(model: RouterModel, embedder: Embedder) -> bool:
+def same_encoder(model: RouterModel, embedder: Embedder) -> bool:
     """The model was trained on the vectors dedup computes (same model, length and backend)."""
     cfg = model.embedding or {}
     return (

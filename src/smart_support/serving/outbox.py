@@ -111,6 +111,12 @@ class Outbox:
         self.max_backoff_s = max_backoff_s
         self._claim = _claim(skip_locked=db.is_postgres)
 
+    def add(self, messages: Sequence[OutboxMessage]) -> None:
+        """Store messages that no routing decision carries (drift alerts) in their own
+        transaction; a message_id already stored is skipped."""
+        with self._db.transaction() as conn:
+            add_messages(conn, messages, self._clock.now())
+
     def claim(self, owner: str, limit: int = 10) -> list[ClaimedMessage]:
         """Due pending messages (oldest first, an expired lease included), leased to `owner`."""
         now = self._clock.now()

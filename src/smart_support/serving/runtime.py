@@ -12,17 +12,20 @@ from typing import Any
 
 from smart_support.clock import Clock, SystemClock
 from smart_support.config import PARAMS_FILE, load_params
+from smart_support.monitoring.drift import DriftMonitor
 from smart_support.routing.webhook import WebhookPoster
 from smart_support.serving.access import ANONYMOUS as ANONYMOUS_CALLER
 from smart_support.serving.access import KeyRing
 from smart_support.serving.alerts import deliver_by_webhook
 from smart_support.serving.api_models import FeedbackIn, TicketIn
 from smart_support.serving.database import StoreUnavailable
+from smart_support.serving.drift_watch import DriftWatch, build_drift_monitor
 from smart_support.serving.edge import EdgePolicy
 from smart_support.serving.idempotency import derived_id, fingerprint
 from smart_support.serving.job_worker import JobWorker
 from smart_support.serving.jobs import OWNER_KEY
 from smart_support.serving.outbox import OutboxSender
+from smart_support.serving.service_metrics import ServiceState
 from smart_support.serving.settings import ServeSettings, limit_threads
 from smart_support.serving.store import StateStore
 from smart_support.serving.ticket_service import Classify, InputError, TicketService
@@ -85,6 +88,7 @@ class Runtime:
     classifier_health: Callable[[], dict[str, Any]]
     clock: Clock = field(default_factory=SystemClock)
     started_at: float = 0.0
+    drift: DriftMonitor | None = None
 
     @classmethod
     def build(
@@ -102,9 +106,12 @@ class Runtime:
         hook = settings.webhook
         deliver = deliver_by_webhook(WebhookPoster(hook.url, hook.timeout_s))
         sender = OutboxSender(store.outbox, deliver, hook.poll_interval_s, hook.batch)
-        service = TicketService(settings, store.ledger, classify)
+        drift = build_drift_monitor(settings.drift, clock)
+        service = TicketService(settings, store.ledger, classify, DriftWatch(drift, store.outbox))
         worker = JobWorker(store.jobs, service, settings.jobs.poll_interval_s)
-        return cls(settings, store, service, worker, sender, classifier_health, clock, clock.now())
+        return cls(
+            settings, store, service, worker, sender, classifier_health, clock, clock.now(), drift
+        )
 
     @property
     def store_ready(self) -> bool:
@@ -201,6 +208,7 @@ class Runtime:
             "breaker": classifier.get("breaker", {}),
             "dedup_encoder": classifier.get("dedup_encoder", {}),
             "uptime_s": round(self.clock.now() - self.started_at, 1),
+            "drift": self.drift.status() if self.drift else {"status": "disabled"},
         }
 
     def categories(self) -> list[str]:
@@ -259,6 +267,23 @@ class Runtime:
             correction.predicted_urgency
         )
         return fields
+
+    def metrics_state(self) -> ServiceState:
+        """Where GET /metrics reads this service's own families (serving/service_metrics.py)."""
+        return ServiceState(
+            counters=self.store.statistics.counters,
+            outbox_counts=self.store.outbox.counts,
+            queue_depth=self.queue_depth,
+            waiting=self.store.workload.waiting_count,
+            breaker=lambda: self.classifier_health().get("breaker", {}),
+            drift=self.drift,
+        )
+
+    def drift_history(self) -> dict[str, Any]:
+        """GET /drift: this worker's drift status and its scores over time."""
+        if self.drift is None:
+            return {"status": "disabled", "history": []}
+        return self.drift.history()
 
     def stats(self) -> dict[str, Any]:
         stats = self.store.statistics.stats()

@@ -191,6 +191,38 @@ class LimitSettings(Section):
     queue_retry_after_s: float
 
 
+class DriftSettings(Section):
+    """Drift of traffic from the training reference (monitoring/drift.py, docs/api.md)."""
+
+    section: ClassVar[str] = "drift"
+    enabled: bool
+    reference: str | None  # the drift_reference stage's JSON, relative to the project root
+    window: int  # the last N routed tickets of this worker are compared with the reference
+    min_tickets: int  # fewer in the window: "warming_up", nothing judged
+    evaluate_every: int  # tickets between two evaluations (and points of the history)
+    psi_threshold: float  # PSI above this: drifted (category, confidence, language, length)
+    embedding_threshold: float  # centroid shift (in units of the reference spread) above this
+    clear_ratio: float  # back to ok when every score is below clear_ratio x its threshold
+    epsilon: float  # added to every share before the PSI (empty bins stay finite)
+    history_points: int  # evaluations kept for GET /drift and the dashboard
+
+    @model_validator(mode="after")
+    def _sane(self) -> DriftSettings:
+        if not 0 < self.min_tickets <= self.window:
+            raise ValueError(
+                f"drift.min_tickets ({self.min_tickets}) must be between 1 and drift.window "
+                f"({self.window})"
+            )
+        if not 0 < self.clear_ratio <= 1:
+            raise ValueError(f"drift.clear_ratio must be in (0, 1], got {self.clear_ratio}")
+        if self.evaluate_every < 1 or self.history_points < 1 or self.epsilon <= 0:
+            raise ValueError("drift.evaluate_every, history_points and epsilon must be positive")
+        return self
+
+    def threshold(self, feature: str) -> float:
+        return self.embedding_threshold if feature == "embedding" else self.psi_threshold
+
+
 class ServeSettings(BaseSettings):
     model_config = SettingsConfigDict(
         frozen=True,
@@ -216,6 +248,7 @@ class ServeSettings(BaseSettings):
     retention: RetentionSettings
     security: SecuritySettings
     limits: LimitSettings
+    drift: DriftSettings
     agents: tuple[Agent, ...]
 
     @model_validator(mode="before")

@@ -17,6 +17,24 @@ _INCREMENT = sa.text(
 )
 
 
+ROUTES = "routes"  # routes/<model>/<category>: tickets routed (exact, never purged)
+REVIEWS = "routes_needing_review"
+
+
+def route_counter(model: str, category: str) -> str:
+    return f"{ROUTES}/{model}/{category}"
+
+
+def routes_by_model_and_category(counters: dict[str, int]) -> dict[tuple[str, str], int]:
+    """The route counters as {(model, category): routed tickets}."""
+    found = {}
+    for name, value in counters.items():
+        parts = name.split("/", 2)
+        if len(parts) == 3 and parts[0] == ROUTES:
+            found[(parts[1], parts[2])] = value
+    return found
+
+
 class Statistics:
     def __init__(self, db: Database) -> None:
         self._db = db

@@ -23,6 +23,8 @@ from smart_support.text import ticket_text, visible_text
 log = logging.getLogger(__name__)
 
 Classify = Callable[[list[str]], list[Classified]]
+# Sees every routed batch after it committed (the drift monitor): tickets and model inputs
+Observe = Callable[[Sequence[NewTicket], Sequence[str]], None]
 
 
 class InputError(ValueError):
@@ -38,6 +40,7 @@ class TicketService:
     settings: ServeSettings
     ledger: TicketLedger
     classify: Classify
+    observe: Observe | None = None
 
     def check(self, tickets: Sequence[TicketIn]) -> None:
         """Limits the schema cannot express (they come from conf/serve)."""
@@ -77,6 +80,8 @@ class TicketService:
             for ticket_id, ticket, result in zip(ids, tickets, classified, strict=True)
         ]
         outcomes = self.ledger.record_routing(new, self._messages)
+        if self.observe is not None:
+            self.observe(new, texts)
         latency_ms = 1000 * (time.perf_counter() - start)
         return [self._result(t, o, latency_ms) for t, o in zip(new, outcomes, strict=True)]
 
