@@ -75,10 +75,7 @@ VARIANTS = (
     Variant("u4", GroupingRule.BURST, 4, "burst over the usual rate: 4 more than usual", True),
     Variant("u5", GroupingRule.BURST, 5, "burst over the usual rate: 5 more than usual", True),
     Variant(
-        "n3", GroupingRule.BURST, 3, "burst of new topics (no train twin >= 0.80)", novelty=0.8
-    ),
-    Variant(
-        "n3x", GroupingRule.BURST, 3, "burst of new topics (no train twin >= 0.78)", novelty=0.78
+        "n3", GroupingRule.BURST, 3, "burst of new topics (no train twin >= 0.76)", novelty=0.76
     ),
 )
 
