@@ -37,7 +37,7 @@ def main() -> None:
     }
     texts = pd.read_parquet(PREPARED_TEST, columns=["text"])["text"].tolist()[: args.tickets]
     samples: dict[str, list[float]] = {name: [] for name in encoders}
-    for name, encoder in encoders.items():  # warm-up
+    for encoder in encoders.values():  # warm-up
         encoder.encode(texts[:5])
     for text in texts:
         for name, encoder in encoders.items():
