@@ -6,7 +6,9 @@ best cosine - against any ticket in the window or against the centroid of a mult
 group - exceeds the threshold; it joins that group, and a ticket that matches several
 groups bridges them and they merge (transitive grouping). Transitivity chains real tickets
 on a shared topic, so the threshold must be high (0.85): docs/dedup_threshold.md measures
-the rules and thresholds on real ticket traffic with injected floods.
+the rules and thresholds on real ticket traffic with injected floods. `Novelty` keeps tickets
+of usual topics (a near-twin in ordinary traffic) out of every group, so only bursts of a new
+problem can grow into an incident (README, issue 15: measured, not served).
 """
 
 from __future__ import annotations
