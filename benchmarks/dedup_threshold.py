@@ -29,12 +29,19 @@ import numpy as np
 import yaml
 
 from smart_support.features.embeddings import Embedder, dedup_encoder_model, shared_embedder
-from smart_support.routing.dedup import Deduplicator, GroupingRule, IncidentAction, UsualRate
+from smart_support.routing.dedup import (
+    Deduplicator,
+    GroupingRule,
+    IncidentAction,
+    Novelty,
+    UsualRate,
+)
 from tests.floods import PARTS, Flood, load_floods
 from tests.floods.samples import UNRELATED, texts
 
 ROOT = Path(__file__).resolve().parents[1]
-PREPARED = ROOT / "data" / "prepared" / "test.parquet"
+PREPARED_DIR = ROOT / "data" / "prepared"
+PREPARED = PREPARED_DIR / "test.parquet"  # --traffic val: the validation split (tuning)
 REFERENCE = ROOT / "data" / "prepared" / "train.parquet"  # ordinary traffic for UsualRate
 CONFIG = ROOT / "conf" / "serve" / "default.yaml"
 
@@ -51,6 +58,7 @@ class Variant:
     min_matches: int
     description: str
     usual_rate: bool = False  # discount the topic's rate in the train split (UsualRate)
+    novelty: float | None = None  # only tickets without a train-split twin this close group
 
 
 VARIANTS = (
@@ -66,6 +74,9 @@ VARIANTS = (
     Variant("u3", GroupingRule.BURST, 3, "burst over the usual rate: 3 more than usual", True),
     Variant("u4", GroupingRule.BURST, 4, "burst over the usual rate: 4 more than usual", True),
     Variant("u5", GroupingRule.BURST, 5, "burst over the usual rate: 5 more than usual", True),
+    Variant(
+        "n3", GroupingRule.BURST, 3, "burst of new topics (no train twin >= 0.76)", novelty=0.76
+    ),
 )
 
 
@@ -82,7 +93,7 @@ class StreamScore:
 
 
 def load_real_traffic() -> np.ndarray:
-    """The prepared test split, embedded by the serving embedder (conf/serve `dedup`)."""
+    """The prepared split (--traffic: test, or val to tune), embedded by the serving embedder."""
     if not PREPARED.exists():
         sys.exit(
             f"missing {PREPARED.relative_to(ROOT)}: it comes from the DVC pipeline (prepare "
@@ -160,6 +171,7 @@ def replay(
         rule=variant.rule,
         min_matches=variant.min_matches,
         usual_rate=UsualRate(_REFERENCE) if variant.usual_rate else None,
+        novelty=None if variant.novelty is None else Novelty(_REFERENCE, variant.novelty),
     )
     incidents: set[str] = set()
     members: dict[str, list[int]] = {}
@@ -432,13 +444,19 @@ def report(
 
 
 def main() -> None:
-    global ENCODER, THRESHOLDS
+    global ENCODER, THRESHOLDS, PREPARED
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="streams per flood and setting")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=None, help="write the markdown report here")
     parser.add_argument(
         "--part", choices=PARTS, default="dev", help="flood set: dev (tune) or heldout (report)"
+    )
+    parser.add_argument(
+        "--traffic",
+        choices=("val", "test"),
+        default="test",
+        help="real background: the validation split (tuning) or the test split (report)",
     )
     parser.add_argument("--encoder", default=None, help="model to measure (default: conf/serve)")
     parser.add_argument(
@@ -455,13 +473,15 @@ def main() -> None:
     if len(variants) != len(keys):
         sys.exit(f"unknown variant in {keys}; known: {[v.key for v in VARIANTS]}")
     ENCODER = args.encoder
+    PREPARED = PREPARED_DIR / f"{args.traffic}.parquet"
     if args.thresholds:
         THRESHOLDS = [float(t) for t in args.thresholds.split(",")]
     flood_sets = load_floods(args.part)
     real = load_real_traffic()
     floods = {name: embedder().encode(flood.texts) for name, flood in flood_sets.items()}
     unrelated = embedder().encode(texts(UNRELATED))
-    reference = load_reference() if any(v.usual_rate for v in variants) else None
+    needs_reference = any(v.usual_rate or v.novelty is not None for v in variants)
+    reference = load_reference() if needs_reference else None
     results = simulate(real, floods, args.seeds, args.workers, variants, reference)
     body = report(real, floods, unrelated, results, variants, flood_sets)
     print(body)
@@ -487,8 +507,8 @@ def _document(body: str, args: argparse.Namespace, n_real: int, floods: dict[str
             "",
             f"- Embedder: `{encoder_model()}` as served (conf/serve `dedup`: backend "
             f"{dedup['backend']}, max_seq_length {dedup['max_seq_length']}), unit vectors.",
-            f"- Real traffic: the {n_real} tickets of the prepared test split "
-            "(`data/prepared/test.parquet`, made by the DVC pipeline, not part of the "
+            f"- Real traffic: the {n_real} tickets of the prepared {args.traffic} split "
+            f"(`data/prepared/{args.traffic}.parquet`, made by the DVC pipeline, not part of the "
             "repository; the dataset is CC BY-NC, so none of its text is copied here), "
             "embedded by the serving embedder.",
             f"- Floods (`tests/floods/{args.part}.yaml`, hand-written, {len(floods)} floods): "

@@ -18,6 +18,7 @@ from smart_support.routing.dedup import (
     DedupWindow,
     GroupingRule,
     IncidentAction,
+    Novelty,
     UsualRate,
     incident_action,
 )
@@ -289,6 +290,53 @@ def test_burst_counts_only_the_tickets_above_the_topics_usual_rate(usual, linked
     outcome = dedup.observe("t4", near(4), clock.now(), no_incident)
     assert outcome.decision.is_duplicate is linked
     assert (len(set(dedup.window.group_ids)) == 1) is linked
+
+
+def burst_of_new(reference: np.ndarray, threshold: float = 0.95) -> Deduplicator:
+    novelty = Novelty(reference, threshold)
+    return Deduplicator(0.8, 300.0, 9, dimension=DIM, rule=BURST, min_matches=3, novelty=novelty)
+
+
+OTHER_TOPIC = np.stack([unit(0, 0, 0, 1)] * 20)
+
+
+@pytest.mark.parametrize(
+    ("reference", "opened"),
+    [
+        (OTHER_TOPIC, True),  # nothing in ordinary traffic looks like it: a new problem
+        (np.stack([near(4)]), False),  # ordinary traffic has a twin (cosine 1 >= 0.95)
+        (np.zeros((0, DIM), dtype=np.float32), True),  # no reference: nothing is usual
+    ],
+)
+def test_a_burst_of_a_usual_topic_opens_no_incident(reference, opened) -> None:
+    dedup, clock = burst_of_new(reference), FakeClock()
+    actions = []
+    for i in range(12):
+        actions.append(dedup.observe(f"t{i}", near(i), clock.now(), no_incident).action)
+        clock.advance(20.0)  # 12 tickets in 220 s
+    assert (IncidentAction.CREATE in actions) is opened
+    assert (len(set(dedup.window.group_ids)) < 12) is opened
+
+
+def test_a_usual_ticket_joins_nothing_but_still_counts_for_new_ones() -> None:
+    # only near(0) itself is usual: the other near() tickets sit at cosine <= 0.995 from it
+    dedup, clock = burst_of_new(np.stack([near(0)]), threshold=0.999), FakeClock()
+    for i in (0, 1, 2):
+        dedup.observe(f"t{i}", near(i), clock.now(), no_incident)
+        clock.advance(1.0)
+    usual = dedup.observe("u", near(0), clock.now(), no_incident)  # close to 3, but usual
+    assert (usual.decision.is_duplicate, usual.decision.group_id) == (False, "u")
+    assert usual.decision.similarity > 0.8  # still reported
+    clock.advance(1.0)
+    new = dedup.observe("t3", near(3), clock.now(), no_incident)  # close to 4: a burst
+    assert new.decision.is_duplicate
+    assert new.group_size == 5  # t0-t2, the usual ticket and t3 linked
+
+
+def test_novelty_is_the_nearest_reference_ticket_against_the_threshold() -> None:
+    novelty = Novelty(np.stack([unit(1, 0), unit(0, 1)]), threshold=0.9)
+    assert novelty.is_usual(unit(1, 0.1))  # cosine 0.995 to the first
+    assert not novelty.is_usual(unit(1, 1))  # cosine 0.707 to both
 
 
 def test_usual_rate_scales_with_the_window() -> None:

@@ -6,7 +6,9 @@ best cosine - against any ticket in the window or against the centroid of a mult
 group - exceeds the threshold; it joins that group, and a ticket that matches several
 groups bridges them and they merge (transitive grouping). Transitivity chains real tickets
 on a shared topic, so the threshold must be high (0.85): docs/dedup_threshold.md measures
-the rules and thresholds on real ticket traffic with injected floods.
+the rules and thresholds on real ticket traffic with injected floods. `Novelty` keeps tickets
+of usual topics (a near-twin in ordinary traffic) out of every group, so only bursts of a new
+problem can grow into an incident (README, issue 15: measured, not served).
 """
 
 from __future__ import annotations
@@ -280,6 +282,25 @@ class UsualRate:
         return close * window_size / len(self.reference)
 
 
+class Novelty:
+    """Whether a ticket's topic is new: no ticket of ordinary traffic is close to it.
+
+    `reference` holds unit vectors of ordinary traffic (the training split, embedded by the
+    served encoder). A ticket whose nearest reference ticket is at or above `threshold` belongs
+    to a usual topic: the dataset's template topics (near-paraphrases of one ticket, a dozen in
+    every 5-minute window) all have near-twins in the reference, the reports of a new outage do
+    not. One matrix-vector product over the reference per ticket, whatever the window holds."""
+
+    def __init__(self, reference: np.ndarray, threshold: float) -> None:
+        self.reference = np.asarray(reference, dtype=np.float32)
+        self.threshold = threshold
+
+    def is_usual(self, embedding: np.ndarray) -> bool:
+        if len(self.reference) == 0:
+            return False
+        return float(np.max(self.reference @ embedding)) >= self.threshold
+
+
 def _grown(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     """Each array at twice its length (first axis), zeros after the old rows."""
     return tuple(np.concatenate([a, np.zeros_like(a)]) for a in arrays)
@@ -336,6 +357,7 @@ class Deduplicator:
         rule: GroupingRule | str = DEFAULT_RULE,
         min_matches: int = DEFAULT_MIN_MATCHES,
         usual_rate: UsualRate | None = None,
+        novelty: Novelty | None = None,
     ) -> None:
         if min_matches < 1:
             raise ValueError(f"min_matches must be at least 1, got {min_matches}")
@@ -345,6 +367,7 @@ class Deduplicator:
         self.rule = GroupingRule(rule)
         self.min_matches = min_matches
         self.usual_rate = usual_rate  # BURST: discount a topic's ordinary rate (None: zero)
+        self.novelty = novelty  # None: every ticket may group; else only new topics do
         self.window = DedupWindow(dimension)
 
     def observe(
@@ -356,16 +379,22 @@ class Deduplicator:
     ) -> DedupOutcome:
         """Decide for one new ticket, apply its merges and add it to the window.
 
-        A ticket that matches nothing starts a new group named after its own id.
+        A ticket that matches nothing starts a new group named after its own id, and so does
+        a ticket of a usual topic when `novelty` is set (it stays in the window: it still
+        counts, and later tickets may join it, only it links nothing itself).
         """
         self.window.prune(created_at - self.window_s)
+        vector = np.asarray(embedding, dtype=np.float32).reshape(self.window.dimension)
         usual = 0.0
         if self.usual_rate is not None and self.rule is GroupingRule.BURST:
-            vector = np.asarray(embedding, dtype=np.float32).reshape(self.window.dimension)
             usual = self.usual_rate.expected(vector, self.threshold, len(self.window))
         decision = self.window.decide(
-            embedding, self.threshold, ticket_id, has_incident, self.rule, self.min_matches, usual
+            vector, self.threshold, ticket_id, has_incident, self.rule, self.min_matches, usual
         )
+        if decision.is_duplicate and self.novelty is not None and self.novelty.is_usual(vector):
+            decision = DedupDecision(
+                decision.similarity, False, ticket_id, (), decision.matched_ticket_id
+            )
         self.window.merge(decision.group_id, decision.merged_groups)
         self.window.add(ticket_id, decision.group_id, embedding, created_at)
         size = self.window.group_size(decision.group_id)
