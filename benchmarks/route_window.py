@@ -1,6 +1,9 @@
 """What one routing write costs as the dedup window fills (agents saturated, thousands waiting).
 
     python -m benchmarks.route_window [--baseline /tmp/base] [--sizes 0 300 3000 30000]
+    python -m benchmarks.route_window --http [--baseline /tmp/base] [--rule burst]
+
+`--http` measures POST /route against `bentoml serve` instead (benchmarks/route_window_http.py).
 
 In-process, through the state store (`TicketLedger.record_routing`, an SQLite file): the window
 is filled by direct inserts of synthetic unit vectors spread over the last five minutes, the
@@ -22,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,19 +52,21 @@ def unit_vectors(rng: np.random.Generator, n: int) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def fill_window(
-    db: Any, agents: list[Any], size: int, now: float, rng: np.random.Generator
-) -> None:
-    """`size` unrelated tickets created over the last five minutes, inserted directly; the
-    first ones fill every agent's capacity, the rest wait."""
-    import sqlalchemy as sa
-
-    slots = [a.id for a in agents for _ in range(a.capacity)]
+def window_rows(
+    size: int,
+    now: float,
+    rng: np.random.Generator,
+    assigned: Sequence[str] = (),
+    prefix: str = "w",
+    span_s: float = WINDOW_S,
+) -> list[dict[str, Any]]:
+    """`size` unrelated tickets (synthetic unit vectors) created over the `span_s` seconds
+    before `now`, oldest first; the first `len(assigned)` hold those agent slots, the rest wait."""
     vectors = unit_vectors(rng, size)
-    times = np.sort(now - WINDOW_S * rng.uniform(0.0, 0.999, size))
-    rows = [
+    times = np.sort(now - span_s * rng.uniform(0.0, 0.999, size))
+    return [
         {
-            "ticket_id": f"w{i}",
+            "ticket_id": f"{prefix}{i}",
             "created_at": float(times[i]),
             "subject": f"window ticket {i}",
             "category": CATEGORIES[i % 3],
@@ -70,24 +76,44 @@ def fill_window(
             "urgency": float(rng.uniform()),
             "model_used": "m2",
             "language": "en",
-            "agent_id": slots[i] if i < len(slots) else None,
-            "status": "assigned" if i < len(slots) else "waiting",
-            "group_id": f"w{i}",
+            "agent_id": assigned[i] if i < len(assigned) else None,
+            "status": "assigned" if i < len(assigned) else "waiting",
+            "group_id": f"{prefix}{i}",
             "is_duplicate": False,
             "similarity": 0.0,
             "embedding": vectors[i].tobytes(),
         }
         for i in range(size)
     ]
+
+
+def insert_rows(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """Direct inserts into the tickets table (the waiting-bucket triggers keep counts exact)."""
+    import sqlalchemy as sa
+
     if not rows:
         return
     names = list(rows[0])
     insert = sa.text(
         f"INSERT INTO tickets ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
     ).bindparams(sa.bindparam("embedding", type_=sa.LargeBinary()))
+    for start in range(0, len(rows), 5_000):
+        conn.execute(insert, rows[start : start + 5_000])
+
+
+def slots_of(agents: list[Any]) -> list[str]:
+    """One entry per unit of capacity: the tickets that saturate the roster."""
+    return [a.id for a in agents for _ in range(a.capacity)]
+
+
+def fill_window(
+    db: Any, agents: list[Any], size: int, now: float, rng: np.random.Generator
+) -> None:
+    """`size` unrelated tickets created over the last five minutes, inserted directly; the
+    first ones fill every agent's capacity, the rest wait."""
+    rows = window_rows(size, now, rng, slots_of(agents))
     with db.transaction() as conn:
-        for start in range(0, size, 5_000):
-            conn.execute(insert, rows[start : start + 5_000])
+        insert_rows(conn, rows)
 
 
 def measure(size: int, routes: int, seed: int = 0) -> tuple[list[float], list[float]]:
@@ -163,7 +189,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, help="a checkout (its src/) to measure as before")
     parser.add_argument("--sizes", type=int, nargs="+", default=[0, 300, 3_000, 30_000])
     parser.add_argument("--routes", type=int, default=300)
+    parser.add_argument("--http", action="store_true", help="POST /route to `bentoml serve`")
+    parser.add_argument("--rule", help="--http: another dedup rule than conf/serve's")
+    parser.add_argument("--backlog", type=int, default=2_000, help="--http: tickets waiting")
     args = parser.parse_args(argv)
+    if args.http:
+        from benchmarks.route_window_http import run_http
+
+        run_http(args.baseline, args.sizes, args.routes, args.rule, args.backlog)
+        return 0
     report: dict[str, Any] = {"machine": machine(), "routes": args.routes}
     if args.baseline:
         print(f"before ({args.baseline}):", file=sys.stderr)

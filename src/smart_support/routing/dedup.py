@@ -17,6 +17,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from smart_support.routing.window_scores import HalfIndex
+
 
 @dataclass(frozen=True)
 class DedupDecision:
@@ -62,6 +64,8 @@ class DedupWindow:
     Everything a decision reads is an array (a row per ticket, a slot per group), so deciding
     costs one matrix-vector product over the window plus work on the few groups that match or
     have several members: a 5-minute window at 100 tickets/s (30,000 tickets) stays cheap.
+    The product reads a float16 copy of the vectors and recomputes in float32 only the rows the
+    decision can depend on (window_scores.HalfIndex): the decision is the float32 one.
     Rows live in `[_head, _head + len)`: tickets leave the window from the front, so pruning
     moves `_head` and the arrays are compacted only once the dead prefix is as long as the
     live rows (amortised O(1) per ticket, not a copy of the whole window per prune).
@@ -70,6 +74,7 @@ class DedupWindow:
     def __init__(self, dimension: int = 384) -> None:
         self.dimension = dimension
         self._vectors = np.zeros((64, dimension), dtype=np.float32)
+        self._half = HalfIndex(dimension)  # _vectors in float16, to find the rows that matter
         self._times = np.zeros(64, dtype=np.float64)
         self._rows_slot = np.zeros(64, dtype=np.intp)  # each ticket's group slot
         self._ids: list[str] = []  # per row, the dead prefix included
@@ -117,6 +122,7 @@ class DedupWindow:
         vector = np.asarray(embedding, dtype=np.float32).reshape(self.dimension)
         slot = self._slot(group_id)
         self._vectors[n], self._times[n], self._rows_slot[n] = vector, created_at, slot
+        self._half.append(vector)
         self._ids.append(ticket_id)
         self._sums[slot] += vector
         self._counts[slot] += 1
@@ -144,6 +150,7 @@ class DedupWindow:
         self._rows_slot[: len(rows)] = self._rows_slot[rows]
         self._ids = [self._ids[i] for i in rows]
         self._head = 0
+        self._half.rebuild(self._vectors[: len(rows)], 0)
 
     def _compact(self) -> None:
         """Move the live rows to the front (numpy copies overlapping slices safely)."""
@@ -152,6 +159,7 @@ class DedupWindow:
             array[: end - head] = array[head:end]
         self._ids = self._ids[head:]
         self._head = 0
+        self._half.rebuild(self._vectors[: end - head], 0)
 
     def merge(self, into: str, groups: Sequence[str]) -> None:
         """Relabel the tickets of `groups` as members of `into` (a bridging ticket arrived)."""
@@ -197,7 +205,9 @@ class DedupWindow:
             return DedupDecision(0.0, False, new_group_id, (), None)
         rule = GroupingRule(rule)
         query = np.asarray(embedding, dtype=np.float32).reshape(self.dimension)
-        sims = self.embeddings @ query
+        sims = self._half.similarities(
+            self._vectors[: len(self._ids)], self._head, query, threshold
+        )
         best = int(np.argmax(sims))
         slots = len(self._slot_ids)
         counts = self._counts[:slots]
