@@ -95,12 +95,11 @@ def live_window(engine: sa.Engine) -> int:
         return int(conn.execute(query, {"cutoff": time.time() - WINDOW_S}).scalar_one())
 
 
-def top_up(engine: sa.Engine, size: int, rng: np.random.Generator, prefix: str) -> None:
-    """Insert waiting tickets over the last five minutes until the window holds `size`."""
-    missing = size - live_window(engine)
-    if missing > 0:
-        with engine.begin() as conn:
-            insert_rows(conn, window_rows(missing, time.time(), rng, prefix=prefix))
+def fill(engine: sa.Engine, size: int, rng: np.random.Generator) -> None:
+    """`size` waiting tickets created over the last five minutes, in arrival order (as the
+    store holds real traffic: tickets then leave the window from its oldest end)."""
+    with engine.begin() as conn:
+        insert_rows(conn, window_rows(size, time.time(), rng))
 
 
 def route(http: httpx.Client, ticket: dict[str, str]) -> tuple[float, float]:
@@ -127,28 +126,19 @@ def cpu_s(process: psutil.Process) -> float:
 
 
 def measure_size(
-    servers: dict[str, Any],
-    clients: dict[str, httpx.Client],
-    engines: dict[str, sa.Engine],
-    size: int,
-    routes: int,
-    tickets: random.Random,
-    rng: np.random.Generator,
+    servers: dict[str, Any], clients: dict[str, httpx.Client], routes: int, tickets: random.Random
 ) -> dict[str, dict[str, list[float]]]:
-    """`routes` requests per server in blocks of BLOCK that alternate between the servers; the
-    window is topped up to `size` before each round (it ages in real time). Per request the
-    service's and the client's milliseconds; per block the front worker's CPU ms per route."""
+    """`routes` requests per server in blocks of BLOCK that alternate between the servers. Per
+    request the service's and the client's milliseconds; per block the front worker's CPU
+    milliseconds per route."""
     samples: dict[str, dict[str, list[float]]] = {
         label: {"server": [], "client": [], "front_cpu": []} for label in clients
     }
     fronts = {label: front_process(server) for label, server in servers.items()}
-    for round_ in range(max(1, routes // BLOCK)):
-        for engine in engines.values():
-            top_up(engine, size, rng, prefix=f"w{size}-{round_}-")
-        if round_ == 0:
-            for http in clients.values():  # the first routes read the new rows
-                for _ in range(WARM_UP):
-                    route(http, background_ticket(tickets))
+    for http in clients.values():  # the first routes read the window into the process
+        for _ in range(WARM_UP):
+            route(http, background_ticket(tickets))
+    for _ in range(max(1, routes // BLOCK)):
         for label, http in clients.items():
             start = cpu_s(fronts[label])
             for _ in range(BLOCK):
@@ -159,13 +149,43 @@ def measure_size(
     return samples
 
 
+def measure_window(
+    tmp: Path, baseline: Path | None, rule: str | None, size: int, backlog: int, routes: int
+) -> dict[str, Any]:
+    """Fresh servers on fresh stores: the backlog, a window of `size`, then the requests."""
+    rng = np.random.default_rng(size)
+    tickets = random.Random(size)
+    servers = start_servers(tmp, baseline, rule)
+    clients = {label: httpx.Client(base_url=s.url, timeout=120) for label, s in servers.items()}
+    try:
+        engines = {label: engine_of(tmp, label) for label in servers}
+        for engine in engines.values():
+            add_backlog(engine, backlog, rng)
+            fill(engine, size, rng)
+        filled = {label: live_window(engine) for label, engine in engines.items()}
+        samples = measure_size(servers, clients, routes, tickets)
+        return {
+            label: {
+                "server": percentiles(samples[label]["server"]),
+                "client": percentiles(samples[label]["client"]),
+                "front_cpu_ms_per_route": percentiles(samples[label]["front_cpu"]),
+                "window_at_start": filled[label],
+                "window_at_end": live_window(engines[label]),
+            }
+            for label in servers
+        }
+    finally:
+        for http in clients.values():
+            http.close()
+        for server in servers.values():
+            server.stop()
+
+
 def run_http(
     baseline: Path | None, sizes: list[int], routes: int, rule: str | None, backlog: int
 ) -> dict[str, Any]:
     from benchmarks.backends import use_tiny_models
 
-    rng = np.random.default_rng(0)
-    tickets = random.Random(11)
     report: dict[str, Any] = {
         "machine": machine(),
         "routes_per_size": routes,
@@ -178,30 +198,10 @@ def run_http(
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         use_tiny_models(tmp)
-        servers = start_servers(tmp, baseline, rule)
-        clients = {label: httpx.Client(base_url=s.url, timeout=120) for label, s in servers.items()}
-        try:
-            engines = {label: engine_of(tmp, label) for label in servers}
-            for engine in engines.values():
-                add_backlog(engine, backlog, rng)
-            for size in sizes:
-                samples = measure_size(servers, clients, engines, size, routes, tickets, rng)
-                row = {
-                    label: {
-                        "server": percentiles(samples[label]["server"]),
-                        "client": percentiles(samples[label]["client"]),
-                        "front_cpu_ms_per_route": percentiles(samples[label]["front_cpu"]),
-                        "live_window_after": live_window(engines[label]),
-                    }
-                    for label in servers
-                }
-                report["results"][f"window of {size}"] = row
-                print(f"  window of {size}: {row}", file=sys.stderr)
-        finally:
-            for http in clients.values():
-                http.close()
-            for server in servers.values():
-                server.stop()
+        for size in sizes:
+            row = measure_window(tmp / f"size{size}", baseline, rule, size, backlog, routes)
+            report["results"][f"window of {size}"] = row
+            print(f"  window of {size}: {row}", file=sys.stderr)
     report["table"] = table(report["results"])
     suffix = f"_{rule}" if rule else ""
     write_json(f"route_window_http{suffix}.json", report)

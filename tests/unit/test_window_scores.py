@@ -32,13 +32,19 @@ def near(rng: np.random.Generator, base: np.ndarray, cosines: np.ndarray) -> np.
     return (cosines[:, None] * base + sines[:, None] * noise).astype(np.float32)
 
 
-def replay(vectors: np.ndarray, rule: str, threshold: float, window_s: float) -> list:
-    """Every ticket in turn, 0.1 s apart (old ones leave a window shorter than the stream)."""
+def replay(
+    vectors: np.ndarray, rule: str, threshold: float, window_s: float, jitter_s: float = 0.0
+) -> list:
+    """Every ticket in turn, 0.1 s apart (old ones leave a window shorter than the stream);
+    `jitter_s` moves each time a little, so some tickets leave out of arrival order."""
     dedup = Deduplicator(threshold, window_s=window_s, incident_after=9, rule=rule)
     outcomes: list[DedupOutcome] = []
     incidents: set[str] = set()
+    times = 0.1 * np.arange(len(vectors)) + np.random.default_rng(5).uniform(
+        0, jitter_s, len(vectors)
+    )
     for i, vector in enumerate(vectors):
-        outcome = dedup.observe(f"t{i}", vector, 0.1 * i, incidents.__contains__)
+        outcome = dedup.observe(f"t{i}", vector, float(times[i]), incidents.__contains__)
         if outcome.action.value == "create":
             incidents.add(outcome.decision.group_id)
         outcomes.append(outcome)
@@ -51,11 +57,18 @@ def assert_same_decisions(two_stage: list, exact: list) -> None:
         assert fast == slow  # the decision, similarity included, group size and action
 
 
-def both_ways(monkeypatch, vectors: np.ndarray, rule: str, threshold: float, window_s: float):
-    two_stage = replay(vectors, rule, threshold, window_s)
+def both_ways(
+    monkeypatch,
+    vectors: np.ndarray,
+    rule: str,
+    threshold: float,
+    window_s: float,
+    jitter_s: float = 0.0,
+):
+    two_stage = replay(vectors, rule, threshold, window_s, jitter_s)
     with monkeypatch.context() as patch:
         patch.setattr(window_scores, "TWO_STAGE_FROM", 10**9)  # the float32 product only
-        exact = replay(vectors, rule, threshold, window_s)
+        exact = replay(vectors, rule, threshold, window_s, jitter_s)
     return two_stage, exact
 
 
@@ -77,6 +90,14 @@ def test_decisions_equal_the_float32_ones_on_random_vectors_with_floods(monkeypa
     # a 300 s window over a 450 s stream: pruning, compaction and index rebuilds all happen
     two_stage, exact = both_ways(monkeypatch, vectors, rule, 0.85, 300.0)
     assert sum(o.decision.is_duplicate for o in exact) > 20  # the floods were found
+    assert_same_decisions(two_stage, exact)
+
+
+def test_tickets_leaving_out_of_arrival_order_keep_decisions_exact(monkeypatch) -> None:
+    monkeypatch.setattr(window_scores, "REBUILD_AFTER", 7)  # rebuilt many times in the stream
+    vectors = stream_with_floods(np.random.default_rng(6), 4_500)
+    two_stage, exact = both_ways(monkeypatch, vectors, "link", 0.85, 300.0, jitter_s=0.5)
+    assert sum(o.decision.is_duplicate for o in exact) > 20
     assert_same_decisions(two_stage, exact)
 
 

@@ -150,7 +150,7 @@ class DedupWindow:
         self._rows_slot[: len(rows)] = self._rows_slot[rows]
         self._ids = [self._ids[i] for i in rows]
         self._head = 0
-        self._half.rebuild(self._vectors[: len(rows)], 0)
+        self._half.invalidate()
 
     def _compact(self) -> None:
         """Move the live rows to the front (numpy copies overlapping slices safely)."""
@@ -159,7 +159,7 @@ class DedupWindow:
             array[: end - head] = array[head:end]
         self._ids = self._ids[head:]
         self._head = 0
-        self._half.rebuild(self._vectors[: end - head], 0)
+        self._half.shift(head)
 
     def merge(self, into: str, groups: Sequence[str]) -> None:
         """Relabel the tickets of `groups` as members of `into` (a bridging ticket arrived)."""
