@@ -1,19 +1,21 @@
 """POST /route against `bentoml serve` as the dedup window fills (agents saturated, thousands
 waiting): `python -m benchmarks.route_window --http [--baseline /tmp/base] [--rule burst]`.
 
-Two servers, this checkout (`after`) and `--baseline` (`before`, e.g. `git archive 0462bdf |
-tar -x -C /tmp/base`), run side by side, each on its own SQLite store, serving the test suite's
-tiny models (the window's cost does not depend on the classifier) with the served dedup encoder
-and conf/serve's dedup settings (`--rule` overrides the rule). Before any request each store
-gets a backlog created ten minutes ago, outside the window: the roster's 41 slots taken and
-`--backlog` tickets waiting. Then for each window size, in ascending order, each store is topped
-up by direct inserts to that many tickets created over the last five minutes (synthetic unit
-vectors, all waiting: `route_window.window_rows`), both servers are warmed up (the first route
-reads the new rows into the process's window), and `--routes` sequential requests go to each,
-in rounds that alternate between the servers so background load hits both alike. The measured
-requests stay in the window, and the window ages in real time (the report gives the live count
-at the end of each size). Reported per size and server: the service's own `latency_ms` and the
-client's wall time, p50/p95. Writes benchmarks/results/route_window_http[_<rule>].json.
+For each window size, two fresh servers, this checkout (`after`) and `--baseline` (`before`,
+e.g. `git archive 0462bdf | tar -x -C /tmp/base`), run side by side on fresh SQLite stores,
+serving the test suite's tiny models (the window's cost does not depend on the classifier)
+with the served dedup encoder and conf/serve's dedup settings (`--rule` overrides the rule).
+Once they are ready each store gets, by direct inserts: a backlog created ten minutes ago,
+outside the window (the roster's 41 slots taken, `--backlog` tickets waiting), then the window:
+that many waiting tickets created over the last five minutes in arrival order (synthetic unit
+vectors: `route_window.window_rows`). After a warm-up (the first route reads the window into
+the process), `--routes` sequential requests go to each server in blocks of 25 that alternate
+between the servers, so background load hits both alike. The window ages in real time (~100
+tickets/s leave a full one, as many as arrive in real traffic) and keeps the measured requests;
+the report gives its size at the start and end. Per size and server: the service's own
+`latency_ms` and the client's wall time (p50/p95), and the front worker's CPU milliseconds per
+route (psutil, per block: steadier than wall time on a shared machine). Writes
+benchmarks/results/route_window_http[_<rule>].json.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def start_servers(tmp: Path, baseline: Path | None, rule: str | None) -> dict[st
     servers = {}
     for label, root in roots.items():
         home = tmp / label
-        home.mkdir()
+        home.mkdir(parents=True)
         env = {"SMART_SUPPORT_PARAMS": str(server_params(home, root, rule))}
         if root != ROOT:
             env["PYTHONPATH"] = f"{root / 'src'}:{root}"
