@@ -59,11 +59,15 @@ def window_rows(
     assigned: Sequence[str] = (),
     prefix: str = "w",
     span_s: float = WINDOW_S,
+    jitter_s: float = 0.0,
 ) -> list[dict[str, Any]]:
     """`size` unrelated tickets (synthetic unit vectors) created over the `span_s` seconds
-    before `now`, oldest first; the first `len(assigned)` hold those agent slots, the rest wait."""
+    before `now`, oldest first, each time then moved later by up to `jitter_s` (tickets stored
+    slightly out of arrival order, as replicas commit them); the first `len(assigned)` hold
+    those agent slots, the rest wait."""
     vectors = unit_vectors(rng, size)
-    times = np.sort(now - span_s * rng.uniform(0.0, 0.999, size))
+    times = np.sort(now - span_s * rng.uniform(0.0, 0.999, size) - jitter_s)
+    times = np.minimum(times + rng.uniform(0.0, jitter_s, size), now)
     return [
         {
             "ticket_id": f"{prefix}{i}",
@@ -107,16 +111,23 @@ def slots_of(agents: list[Any]) -> list[str]:
 
 
 def fill_window(
-    db: Any, agents: list[Any], size: int, now: float, rng: np.random.Generator
+    db: Any,
+    agents: list[Any],
+    size: int,
+    now: float,
+    rng: np.random.Generator,
+    jitter_s: float = 0.0,
 ) -> None:
     """`size` unrelated tickets created over the last five minutes, inserted directly; the
     first ones fill every agent's capacity, the rest wait."""
-    rows = window_rows(size, now, rng, slots_of(agents))
+    rows = window_rows(size, now, rng, slots_of(agents), jitter_s=jitter_s)
     with db.transaction() as conn:
         insert_rows(conn, rows)
 
 
-def measure(size: int, routes: int, seed: int = 0) -> tuple[list[float], list[float]]:
+def measure(
+    size: int, routes: int, seed: int = 0, jitter_s: float = 0.0
+) -> tuple[list[float], list[float]]:
     """Milliseconds per `record_routing` of one new ticket against a window of `size`: wall
     time, and the routing thread's CPU time (steadier on a shared machine: no run-queue
     waits; SQLite's WAL commit does not wait for the disk)."""
@@ -139,7 +150,7 @@ def measure(size: int, routes: int, seed: int = 0) -> tuple[list[float], list[fl
             dedup=settings.dedup,
             min_affinity=settings.routing.min_affinity,
         )
-        fill_window(store.database, list(settings.agents), size, now, rng)
+        fill_window(store.database, list(settings.agents), size, now, rng, jitter_s)
         vectors = unit_vectors(rng, routes + 20)
         wall, cpu = [], []
         for i, vector in enumerate(vectors):
@@ -157,10 +168,12 @@ def measure(size: int, routes: int, seed: int = 0) -> tuple[list[float], list[fl
     return wall, cpu
 
 
-def run(sizes: list[int], routes: int) -> dict[str, dict[str, dict[str, float]]]:
+def run(
+    sizes: list[int], routes: int, jitter_s: float = 0.0
+) -> dict[str, dict[str, dict[str, float]]]:
     results = {}
     for size in sizes:
-        wall, cpu = measure(size, routes)
+        wall, cpu = measure(size, routes, jitter_s=jitter_s)
         results[f"window of {size}"] = {
             "wall": percentiles(wall),
             "cpu": percentiles(cpu),
@@ -169,11 +182,13 @@ def run(sizes: list[int], routes: int) -> dict[str, dict[str, dict[str, float]]]
     return results
 
 
-def run_of(root: Path, sizes: list[int], routes: int) -> dict[str, dict[str, dict[str, float]]]:
+def run_of(
+    root: Path, sizes: list[int], routes: int, jitter_s: float = 0.0
+) -> dict[str, dict[str, dict[str, float]]]:
     """`run()` on another checkout's `src/` (the baseline), in a child process."""
     script = (
         "import json, sys; from benchmarks.route_window import run; "
-        f"print(json.dumps(run({sizes!r}, {routes})))"
+        f"print(json.dumps(run({sizes!r}, {routes}, {jitter_s!r})))"
     )
     env = {**os.environ, "PYTHONPATH": f"{root / 'src'}:{ROOT}"}
     done = subprocess.run(
@@ -189,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, help="a checkout (its src/) to measure as before")
     parser.add_argument("--sizes", type=int, nargs="+", default=[0, 300, 3_000, 30_000])
     parser.add_argument("--routes", type=int, default=300)
+    parser.add_argument(
+        "--jitter-ms", type=float, default=0.0, help="window tickets stored out of order by this"
+    )
     parser.add_argument("--http", action="store_true", help="POST /route to `bentoml serve`")
     parser.add_argument("--rule", help="--http: another dedup rule than conf/serve's")
     parser.add_argument("--backlog", type=int, default=2_000, help="--http: tickets waiting")
@@ -198,14 +216,16 @@ def main(argv: list[str] | None = None) -> int:
 
         run_http(args.baseline, args.sizes, args.routes, args.rule, args.backlog)
         return 0
-    report: dict[str, Any] = {"machine": machine(), "routes": args.routes}
+    jitter_s = args.jitter_ms / 1000
+    report: dict[str, Any] = {"machine": machine(), "routes": args.routes, "jitter_s": jitter_s}
     if args.baseline:
         print(f"before ({args.baseline}):", file=sys.stderr)
-        report["before"] = run_of(args.baseline, args.sizes, args.routes)
+        report["before"] = run_of(args.baseline, args.sizes, args.routes, jitter_s)
     print("after (this checkout):", file=sys.stderr)
-    report["after"] = run(args.sizes, args.routes)
+    report["after"] = run(args.sizes, args.routes, jitter_s)
     print(json.dumps(report, indent=2))
-    write_json("route_window.json", report)
+    suffix = f"_jitter{args.jitter_ms:g}ms" if args.jitter_ms else ""
+    write_json(f"route_window{suffix}.json", report)
     return 0
 
 

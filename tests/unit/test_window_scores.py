@@ -94,7 +94,6 @@ def test_decisions_equal_the_float32_ones_on_random_vectors_with_floods(monkeypa
 
 
 def test_tickets_leaving_out_of_arrival_order_keep_decisions_exact(monkeypatch) -> None:
-    monkeypatch.setattr(window_scores, "REBUILD_AFTER", 7)  # rebuilt many times in the stream
     vectors = stream_with_floods(np.random.default_rng(6), 4_500)
     two_stage, exact = both_ways(monkeypatch, vectors, "link", 0.85, 300.0, jitter_s=0.5)
     assert sum(o.decision.is_duplicate for o in exact) > 20

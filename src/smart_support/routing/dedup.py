@@ -139,18 +139,22 @@ class DedupWindow:
         for slot in np.unique(self._rows_slot[gone]):
             if self._counts[slot] == 0:
                 self._release(int(slot))
-        if gone[-1] == head + len(gone) - 1:  # the oldest rows: the usual case
-            self._head += len(gone)
-            if self._head >= end - self._head:
-                self._compact()
-            return
-        rows = head + np.flatnonzero(keep)
-        self._vectors[: len(rows)] = self._vectors[rows]
-        self._times[: len(rows)] = self._times[rows]
-        self._rows_slot[: len(rows)] = self._rows_slot[rows]
-        self._ids = [self._ids[i] for i in rows]
-        self._head = 0
-        self._half.invalidate()
+        last = int(gone[-1])
+        if last != head + len(gone) - 1:  # out of arrival order (replicas): some rows stay
+            self._close_gaps(head, last, head + np.flatnonzero(keep[: last - head + 1]))
+        self._head = head + len(gone)
+        if self._head >= end - self._head:
+            self._compact()
+
+    def _close_gaps(self, head: int, last: int, stay: np.ndarray) -> None:
+        """Rows `stay` of `[head, last]` remain: move them, in order, to end at `last`; the
+        rows after `last` do not move (only the few rows up to the last one gone are copied,
+        not the whole window)."""
+        start = last + 1 - len(stay)
+        for array in (self._vectors, self._times, self._rows_slot):
+            array[start : last + 1] = array[stay]
+        self._ids[start : last + 1] = [self._ids[i] for i in stay]
+        self._half.overwrite(start, self._vectors[start : last + 1])
 
     def _compact(self) -> None:
         """Move the live rows to the front (numpy copies overlapping slices safely)."""

@@ -28,30 +28,21 @@ import numpy as np
 HALF_ERROR = 2e-3  # >= |float16 score - float32 score| for unit vectors (bound above: ~5.1e-4)
 TWO_STAGE_FROM = 2_048  # live rows; below this one float32 product is cheaper than two stages
 CANDIDATES = 64  # rows asked of the float16 index; more may matter: the float32 product
-REBUILD_AFTER = 256  # decisions on the float32 product after window rows moved, then a rebuild
 
 
 class HalfIndex:
     """float16 copies of window rows `[first, first + ntotal)`; rows before the window's head
-    are dead (pruned) and are dropped by a rebuild once they are a quarter of the index.
-
-    When tickets leave the window out of arrival order, its rows move unevenly and the index is
-    stale: decisions use the float32 product until REBUILD_AFTER of them have passed,
-    then the index is rebuilt (~10 ms at 30,000 rows), so rows moving often (replicas whose
-    tickets arrive slightly out of order) cost at most what the float32 product did."""
+    are dead (pruned) and are dropped by a rebuild once they are a quarter of the index."""
 
     def __init__(self, dimension: int) -> None:
         self.index = faiss.IndexScalarQuantizer(
             dimension, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
         )
         self.first = 0  # the window row of index row 0
-        self.stale = False
-        self.waited = 0  # decisions since the index went stale
 
     def append(self, vector: np.ndarray) -> None:
         """The next window row (rows are appended in order)."""
-        if not self.stale:
-            self.index.add(np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1))
+        self.index.add(np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1))
 
     def rebuild(self, vectors: np.ndarray, first: int) -> None:
         """Index exactly `vectors`, the window rows from `first` on."""
@@ -59,17 +50,17 @@ class HalfIndex:
         if len(vectors):
             self.index.add(np.ascontiguousarray(vectors))
         self.first = first
-        self.stale, self.waited = False, 0
 
     def shift(self, rows: int) -> None:
         """The window moved every row `rows` places to the front (a compaction)."""
         self.first -= rows
 
-    def invalidate(self) -> None:
-        """The window's rows moved: the index no longer matches them."""
-        if not self.stale:
-            self.stale, self.waited = True, 0
-            self.index.reset()
+    def overwrite(self, start: int, vectors: np.ndarray) -> None:
+        """Window rows from `start` on now hold `vectors` (rows moved within the index)."""
+        codes = faiss.rev_swig_ptr(self.index.codes.data(), self.index.codes.size())
+        halves = codes.view(np.float16).reshape(self.index.ntotal, self.index.d)
+        row = start - self.first
+        halves[row : row + len(vectors)] = vectors
 
     def similarities(
         self, vectors: np.ndarray, head: int, query: np.ndarray, floor: float
@@ -80,10 +71,7 @@ class HalfIndex:
         dead = head - self.first
         if len(live) < TWO_STAGE_FROM:
             return np.vecdot(live, query)
-        if self.stale and self.waited < REBUILD_AFTER:
-            self.waited += 1
-            return np.vecdot(live, query)
-        if self.stale or dead > len(live) // 4:
+        if dead > len(live) // 4:
             self.rebuild(live, head)
             dead = 0
         k = min(CANDIDATES, self.index.ntotal)  # dead rows among them only cost a fallback
