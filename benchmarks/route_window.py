@@ -214,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.http:
         from benchmarks.route_window_http import run_http
 
-        run_http(args.baseline, args.sizes, args.routes, args.rule, args.backlog)
+        run_http(
+            args.baseline, args.sizes, args.routes, args.rule, args.backlog, args.jitter_ms / 1000
+        )
         return 0
     jitter_s = args.jitter_ms / 1000
     report: dict[str, Any] = {"machine": machine(), "routes": args.routes, "jitter_s": jitter_s}

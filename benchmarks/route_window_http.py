@@ -97,11 +97,12 @@ def live_window(engine: sa.Engine) -> int:
         return int(conn.execute(query, {"cutoff": time.time() - WINDOW_S}).scalar_one())
 
 
-def fill(engine: sa.Engine, size: int, rng: np.random.Generator) -> None:
-    """`size` waiting tickets created over the last five minutes, in arrival order (as the
-    store holds real traffic: tickets then leave the window from its oldest end)."""
+def fill(engine: sa.Engine, size: int, rng: np.random.Generator, jitter_s: float) -> None:
+    """`size` waiting tickets created over the last five minutes, in arrival order (as one
+    replica stores them: tickets then leave the window from its oldest end), or out of it by
+    up to `jitter_s` (as replicas commit them)."""
     with engine.begin() as conn:
-        insert_rows(conn, window_rows(size, time.time(), rng))
+        insert_rows(conn, window_rows(size, time.time(), rng, jitter_s=jitter_s))
 
 
 def route(http: httpx.Client, ticket: dict[str, str]) -> tuple[float, float]:
@@ -152,7 +153,13 @@ def measure_size(
 
 
 def measure_window(
-    tmp: Path, baseline: Path | None, rule: str | None, size: int, backlog: int, routes: int
+    tmp: Path,
+    baseline: Path | None,
+    rule: str | None,
+    size: int,
+    backlog: int,
+    routes: int,
+    jitter_s: float,
 ) -> dict[str, Any]:
     """Fresh servers on fresh stores: the backlog, a window of `size`, then the requests."""
     rng = np.random.default_rng(size)
@@ -163,7 +170,7 @@ def measure_window(
         engines = {label: engine_of(tmp, label) for label in servers}
         for engine in engines.values():
             add_backlog(engine, backlog, rng)
-            fill(engine, size, rng)
+            fill(engine, size, rng, jitter_s)
         filled = {label: live_window(engine) for label, engine in engines.items()}
         samples = measure_size(servers, clients, routes, tickets)
         return {
@@ -184,7 +191,12 @@ def measure_window(
 
 
 def run_http(
-    baseline: Path | None, sizes: list[int], routes: int, rule: str | None, backlog: int
+    baseline: Path | None,
+    sizes: list[int],
+    routes: int,
+    rule: str | None,
+    backlog: int,
+    jitter_s: float = 0.0,
 ) -> dict[str, Any]:
     from benchmarks.backends import use_tiny_models
 
@@ -194,6 +206,7 @@ def run_http(
         "rule": rule or "served (conf/serve)",
         "backlog_waiting": backlog,
         "window_vectors": "synthetic unit vectors, inserted directly into the store",
+        "jitter_s": jitter_s,
         "models": "tests' tiny models",
         "results": {},
     }
@@ -201,11 +214,13 @@ def run_http(
         tmp = Path(tmp_dir)
         use_tiny_models(tmp)
         for size in sizes:
-            row = measure_window(tmp / f"size{size}", baseline, rule, size, backlog, routes)
+            row = measure_window(
+                tmp / f"size{size}", baseline, rule, size, backlog, routes, jitter_s
+            )
             report["results"][f"window of {size}"] = row
             print(f"  window of {size}: {row}", file=sys.stderr)
     report["table"] = table(report["results"])
-    suffix = f"_{rule}" if rule else ""
+    suffix = (f"_{rule}" if rule else "") + (f"_jitter{1000 * jitter_s:g}ms" if jitter_s else "")
     write_json(f"route_window_http{suffix}.json", report)
     print(report["table"])
     return report
