@@ -210,12 +210,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http", action="store_true", help="POST /route to `bentoml serve`")
     parser.add_argument("--rule", help="--http: another dedup rule than conf/serve's")
     parser.add_argument("--backlog", type=int, default=2_000, help="--http: tickets waiting")
+    parser.add_argument(
+        "--against-empty", action="store_true", help="--http: an empty window beside each size"
+    )
     args = parser.parse_args(argv)
     if args.http:
         from benchmarks.route_window_http import run_http
 
         run_http(
-            args.baseline, args.sizes, args.routes, args.rule, args.backlog, args.jitter_ms / 1000
+            args.baseline,
+            args.sizes,
+            args.routes,
+            args.rule,
+            args.backlog,
+            args.jitter_ms / 1000,
+            args.against_empty,
         )
         return 0
     jitter_s = args.jitter_ms / 1000

@@ -56,10 +56,12 @@ def server_params(tmp: Path, root: Path, rule: str | None) -> Path:
     return path
 
 
-def start_servers(tmp: Path, baseline: Path | None, rule: str | None) -> dict[str, Any]:
+def start_servers(tmp: Path, roots: dict[str, Path], rule: str | None) -> dict[str, Any]:
+    """A `bentoml serve` of each checkout in `roots`, each on its own store; started together."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from tests.local_server import LocalServer
 
-    roots = {"after": ROOT, **({"before": baseline} if baseline else {})}
     servers = {}
     for label, root in roots.items():
         home = tmp / label
@@ -68,8 +70,8 @@ def start_servers(tmp: Path, baseline: Path | None, rule: str | None) -> dict[st
         if root != ROOT:
             env["PYTHONPATH"] = f"{root / 'src'}:{root}"
         servers[label] = LocalServer(env=env, log_path=home / "serve.log", cwd=root)
-    for server in servers.values():
-        server.start(timeout_s=600)
+    with ThreadPoolExecutor(len(servers)) as pool:
+        list(pool.map(lambda server: server.start(timeout_s=600), servers.values()))
     return servers
 
 
@@ -154,23 +156,23 @@ def measure_size(
 
 def measure_window(
     tmp: Path,
-    baseline: Path | None,
+    setups: dict[str, tuple[Path, int]],
     rule: str | None,
-    size: int,
     backlog: int,
     routes: int,
     jitter_s: float,
 ) -> dict[str, Any]:
-    """Fresh servers on fresh stores: the backlog, a window of `size`, then the requests."""
-    rng = np.random.default_rng(size)
-    tickets = random.Random(size)
-    servers = start_servers(tmp, baseline, rule)
+    """Fresh servers on fresh stores, one per setup (a checkout and a window size): the
+    backlog, the window, then the requests."""
+    rng = np.random.default_rng(max(size for _, size in setups.values()))
+    tickets = random.Random(len(setups))
+    servers = start_servers(tmp, {label: root for label, (root, _) in setups.items()}, rule)
     clients = {label: httpx.Client(base_url=s.url, timeout=120) for label, s in servers.items()}
     try:
         engines = {label: engine_of(tmp, label) for label in servers}
-        for engine in engines.values():
+        for label, engine in engines.items():
             add_backlog(engine, backlog, rng)
-            fill(engine, size, rng, jitter_s)
+            fill(engine, setups[label][1], rng, jitter_s)
         filled = {label: live_window(engine) for label, engine in engines.items()}
         samples = measure_size(servers, clients, routes, tickets)
         return {
@@ -197,7 +199,11 @@ def run_http(
     rule: str | None,
     backlog: int,
     jitter_s: float = 0.0,
+    against_empty: bool = False,
 ) -> dict[str, Any]:
+    """Per size, `before` and `after` side by side; `against_empty`: each beside an empty
+    window of the same checkout too (four servers), so the window's added cost is measured
+    at the same time as the empty window's (the machine's load drifts between sizes)."""
     from benchmarks.backends import use_tiny_models
 
     report: dict[str, Any] = {
@@ -214,13 +220,16 @@ def run_http(
         tmp = Path(tmp_dir)
         use_tiny_models(tmp)
         for size in sizes:
-            row = measure_window(
-                tmp / f"size{size}", baseline, rule, size, backlog, routes, jitter_s
-            )
+            roots = {"after": ROOT, **({"before": baseline} if baseline else {})}
+            setups = {label: (root, size) for label, root in roots.items()}
+            if against_empty:
+                setups |= {f"{label} empty": (root, 0) for label, root in roots.items()}
+            row = measure_window(tmp / f"size{size}", setups, rule, backlog, routes, jitter_s)
             report["results"][f"window of {size}"] = row
             print(f"  window of {size}: {row}", file=sys.stderr)
-    report["table"] = table(report["results"])
+    report["table"] = (empty_table if against_empty else table)(report["results"])
     suffix = (f"_{rule}" if rule else "") + (f"_jitter{1000 * jitter_s:g}ms" if jitter_s else "")
+    suffix += "_against_empty" if against_empty else ""
     write_json(f"route_window_http{suffix}.json", report)
     print(report["table"])
     return report
@@ -257,5 +266,27 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             cells.append(both if stat == "both" else str(values[stat]))
         for _, label, key in deltas:
             cells.append(f"{row[label][key]['p50_ms'] - empty[label][key]['p50_ms']:+.2f}")
+        lines.append(f"| {size.removeprefix('window of ')} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def empty_table(results: dict[str, dict[str, Any]]) -> str:
+    """Markdown: per size, each checkout's p50s beside its own empty window's, same run."""
+    labels = [label for label in ("before", "after") if label in next(iter(results.values()))]
+    lines = [
+        "| window | "
+        + " | ".join(
+            f"{label} server p50: empty → full (Δ) | {label} front CPU / route: empty → full (Δ)"
+            for label in labels
+        )
+        + " |",
+        "|---" * (1 + 2 * len(labels)) + "|",
+    ]
+    for size, row in results.items():
+        cells = []
+        for label in labels:
+            for key in ("server", "front_cpu_ms_per_route"):
+                empty, full = row[f"{label} empty"][key]["p50_ms"], row[label][key]["p50_ms"]
+                cells.append(f"{empty} → {full} ({full - empty:+.2f})")
         lines.append(f"| {size.removeprefix('window of ')} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
