@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         "--jitter-ms", type=float, default=0.0, help="window tickets stored out of order by this"
     )
     parser.add_argument("--http", action="store_true", help="POST /route to `bentoml serve`")
-    parser.add_argument("--rule", help="--http: another dedup rule than conf/serve's")
+    parser.add_argument("--rule", help="another dedup rule than conf/serve's")
     parser.add_argument("--backlog", type=int, default=2_000, help="--http: tickets waiting")
     parser.add_argument(
         "--against-empty", action="store_true", help="--http: an empty window beside each size"
@@ -228,14 +228,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     jitter_s = args.jitter_ms / 1000
-    report: dict[str, Any] = {"machine": machine(), "routes": args.routes, "jitter_s": jitter_s}
+    if args.rule:  # conf/serve's env override, inherited by the baseline's child process
+        os.environ["SMART_SUPPORT_SERVE__DEDUP__RULE"] = args.rule
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "routes": args.routes,
+        "jitter_s": jitter_s,
+        "rule": args.rule or "served (conf/serve)",
+    }
     if args.baseline:
         print(f"before ({args.baseline}):", file=sys.stderr)
         report["before"] = run_of(args.baseline, args.sizes, args.routes, jitter_s)
     print("after (this checkout):", file=sys.stderr)
     report["after"] = run(args.sizes, args.routes, jitter_s)
     print(json.dumps(report, indent=2))
-    suffix = f"_jitter{args.jitter_ms:g}ms" if args.jitter_ms else ""
+    suffix = (f"_{args.rule}" if args.rule else "") + (
+        f"_jitter{args.jitter_ms:g}ms" if args.jitter_ms else ""
+    )
     write_json(f"route_window{suffix}.json", report)
     return 0
 
