@@ -150,3 +150,13 @@ def test_decisions_equal_the_float32_ones_on_real_vectors(
     two_stage, exact = both_ways(monkeypatch, stream, "link", threshold, 1e9)
     assert sum(o.decision.is_duplicate for o in exact[WINDOW:]) > len(real_vectors)
     assert_same_decisions(two_stage, exact)
+
+
+def test_the_float16_index_drops_rows_that_left_the_window() -> None:
+    vectors = units(np.random.default_rng(7), 3_000)
+    dedup = Deduplicator(0.85, window_s=10.0)  # ~100 tickets at a time
+    for i, vector in enumerate(vectors):
+        dedup.observe(f"t{i}", vector, 0.1 * i, lambda group: False)
+    window = dedup.window
+    assert 95 < len(window) < 105
+    assert window._half.index.ntotal <= 1.25 * len(window) + 1

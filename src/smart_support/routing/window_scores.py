@@ -69,11 +69,11 @@ class HalfIndex:
         -inf for rows that can be neither. `vectors` are the window's rows from row 0 on."""
         live = vectors[head:]
         dead = head - self.first
-        if len(live) < TWO_STAGE_FROM:
-            return np.vecdot(live, query)
-        if dead > len(live) // 4:
+        if dead > len(live) // 4:  # also while the window is small: the index stays bounded
             self.rebuild(live, head)
             dead = 0
+        if len(live) < TWO_STAGE_FROM:
+            return np.vecdot(live, query)
         k = min(CANDIDATES, self.index.ntotal)  # dead rows among them only cost a fallback
         scores, rows = self.index.search(query.reshape(1, -1), k)
         scores, rows = scores[0], rows[0] - dead  # rows of `live`; negative: dead rows
