@@ -1,6 +1,9 @@
 """What one routing write costs as the dedup window fills (agents saturated, thousands waiting).
 
     python -m benchmarks.route_window [--baseline /tmp/base] [--sizes 0 300 3000 30000]
+    python -m benchmarks.route_window --http [--baseline /tmp/base] [--rule burst]
+
+`--http` measures POST /route against `bentoml serve` instead (benchmarks/route_window_http.py).
 
 In-process, through the state store (`TicketLedger.record_routing`, an SQLite file): the window
 is filled by direct inserts of synthetic unit vectors spread over the last five minutes, the
@@ -22,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,19 +52,25 @@ def unit_vectors(rng: np.random.Generator, n: int) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def fill_window(
-    db: Any, agents: list[Any], size: int, now: float, rng: np.random.Generator
-) -> None:
-    """`size` unrelated tickets created over the last five minutes, inserted directly; the
-    first ones fill every agent's capacity, the rest wait."""
-    import sqlalchemy as sa
-
-    slots = [a.id for a in agents for _ in range(a.capacity)]
+def window_rows(
+    size: int,
+    now: float,
+    rng: np.random.Generator,
+    assigned: Sequence[str] = (),
+    prefix: str = "w",
+    span_s: float = WINDOW_S,
+    jitter_s: float = 0.0,
+) -> list[dict[str, Any]]:
+    """`size` unrelated tickets (synthetic unit vectors) created over the `span_s` seconds
+    before `now`, oldest first, each time then moved later by up to `jitter_s` (tickets stored
+    slightly out of arrival order, as replicas commit them); the first `len(assigned)` hold
+    those agent slots, the rest wait."""
     vectors = unit_vectors(rng, size)
-    times = np.sort(now - WINDOW_S * rng.uniform(0.0, 0.999, size))
-    rows = [
+    times = np.sort(now - span_s * rng.uniform(0.0, 0.999, size) - jitter_s)
+    times = np.minimum(times + rng.uniform(0.0, jitter_s, size), now)
+    return [
         {
-            "ticket_id": f"w{i}",
+            "ticket_id": f"{prefix}{i}",
             "created_at": float(times[i]),
             "subject": f"window ticket {i}",
             "category": CATEGORIES[i % 3],
@@ -70,27 +80,54 @@ def fill_window(
             "urgency": float(rng.uniform()),
             "model_used": "m2",
             "language": "en",
-            "agent_id": slots[i] if i < len(slots) else None,
-            "status": "assigned" if i < len(slots) else "waiting",
-            "group_id": f"w{i}",
+            "agent_id": assigned[i] if i < len(assigned) else None,
+            "status": "assigned" if i < len(assigned) else "waiting",
+            "group_id": f"{prefix}{i}",
             "is_duplicate": False,
             "similarity": 0.0,
             "embedding": vectors[i].tobytes(),
         }
         for i in range(size)
     ]
+
+
+def insert_rows(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """Direct inserts into the tickets table (the waiting-bucket triggers keep counts exact)."""
+    import sqlalchemy as sa
+
     if not rows:
         return
     names = list(rows[0])
     insert = sa.text(
         f"INSERT INTO tickets ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
     ).bindparams(sa.bindparam("embedding", type_=sa.LargeBinary()))
+    for start in range(0, len(rows), 5_000):
+        conn.execute(insert, rows[start : start + 5_000])
+
+
+def slots_of(agents: list[Any]) -> list[str]:
+    """One entry per unit of capacity: the tickets that saturate the roster."""
+    return [a.id for a in agents for _ in range(a.capacity)]
+
+
+def fill_window(
+    db: Any,
+    agents: list[Any],
+    size: int,
+    now: float,
+    rng: np.random.Generator,
+    jitter_s: float = 0.0,
+) -> None:
+    """`size` unrelated tickets created over the last five minutes, inserted directly; the
+    first ones fill every agent's capacity, the rest wait."""
+    rows = window_rows(size, now, rng, slots_of(agents), jitter_s=jitter_s)
     with db.transaction() as conn:
-        for start in range(0, size, 5_000):
-            conn.execute(insert, rows[start : start + 5_000])
+        insert_rows(conn, rows)
 
 
-def measure(size: int, routes: int, seed: int = 0) -> tuple[list[float], list[float]]:
+def measure(
+    size: int, routes: int, seed: int = 0, jitter_s: float = 0.0
+) -> tuple[list[float], list[float]]:
     """Milliseconds per `record_routing` of one new ticket against a window of `size`: wall
     time, and the routing thread's CPU time (steadier on a shared machine: no run-queue
     waits; SQLite's WAL commit does not wait for the disk)."""
@@ -113,7 +150,7 @@ def measure(size: int, routes: int, seed: int = 0) -> tuple[list[float], list[fl
             dedup=settings.dedup,
             min_affinity=settings.routing.min_affinity,
         )
-        fill_window(store.database, list(settings.agents), size, now, rng)
+        fill_window(store.database, list(settings.agents), size, now, rng, jitter_s)
         vectors = unit_vectors(rng, routes + 20)
         wall, cpu = [], []
         for i, vector in enumerate(vectors):
@@ -131,10 +168,12 @@ def measure(size: int, routes: int, seed: int = 0) -> tuple[list[float], list[fl
     return wall, cpu
 
 
-def run(sizes: list[int], routes: int) -> dict[str, dict[str, dict[str, float]]]:
+def run(
+    sizes: list[int], routes: int, jitter_s: float = 0.0
+) -> dict[str, dict[str, dict[str, float]]]:
     results = {}
     for size in sizes:
-        wall, cpu = measure(size, routes)
+        wall, cpu = measure(size, routes, jitter_s=jitter_s)
         results[f"window of {size}"] = {
             "wall": percentiles(wall),
             "cpu": percentiles(cpu),
@@ -143,11 +182,13 @@ def run(sizes: list[int], routes: int) -> dict[str, dict[str, dict[str, float]]]
     return results
 
 
-def run_of(root: Path, sizes: list[int], routes: int) -> dict[str, dict[str, dict[str, float]]]:
+def run_of(
+    root: Path, sizes: list[int], routes: int, jitter_s: float = 0.0
+) -> dict[str, dict[str, dict[str, float]]]:
     """`run()` on another checkout's `src/` (the baseline), in a child process."""
     script = (
         "import json, sys; from benchmarks.route_window import run; "
-        f"print(json.dumps(run({sizes!r}, {routes})))"
+        f"print(json.dumps(run({sizes!r}, {routes}, {jitter_s!r})))"
     )
     env = {**os.environ, "PYTHONPATH": f"{root / 'src'}:{ROOT}"}
     done = subprocess.run(
@@ -163,15 +204,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, help="a checkout (its src/) to measure as before")
     parser.add_argument("--sizes", type=int, nargs="+", default=[0, 300, 3_000, 30_000])
     parser.add_argument("--routes", type=int, default=300)
+    parser.add_argument(
+        "--jitter-ms", type=float, default=0.0, help="window tickets stored out of order by this"
+    )
+    parser.add_argument("--http", action="store_true", help="POST /route to `bentoml serve`")
+    parser.add_argument("--rule", help="another dedup rule than conf/serve's")
+    parser.add_argument("--backlog", type=int, default=2_000, help="--http: tickets waiting")
+    parser.add_argument(
+        "--against-empty", action="store_true", help="--http: an empty window beside each size"
+    )
     args = parser.parse_args(argv)
-    report: dict[str, Any] = {"machine": machine(), "routes": args.routes}
+    if args.http:
+        from benchmarks.route_window_http import run_http
+
+        run_http(
+            args.baseline,
+            args.sizes,
+            args.routes,
+            args.rule,
+            args.backlog,
+            args.jitter_ms / 1000,
+            args.against_empty,
+        )
+        return 0
+    jitter_s = args.jitter_ms / 1000
+    if args.rule:  # conf/serve's env override, inherited by the baseline's child process
+        os.environ["SMART_SUPPORT_SERVE__DEDUP__RULE"] = args.rule
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "routes": args.routes,
+        "jitter_s": jitter_s,
+        "rule": args.rule or "served (conf/serve)",
+    }
     if args.baseline:
         print(f"before ({args.baseline}):", file=sys.stderr)
-        report["before"] = run_of(args.baseline, args.sizes, args.routes)
+        report["before"] = run_of(args.baseline, args.sizes, args.routes, jitter_s)
     print("after (this checkout):", file=sys.stderr)
-    report["after"] = run(args.sizes, args.routes)
+    report["after"] = run(args.sizes, args.routes, jitter_s)
     print(json.dumps(report, indent=2))
-    write_json("route_window.json", report)
+    suffix = (f"_{args.rule}" if args.rule else "") + (
+        f"_jitter{args.jitter_ms:g}ms" if args.jitter_ms else ""
+    )
+    write_json(f"route_window{suffix}.json", report)
     return 0
 
 

@@ -19,6 +19,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from smart_support.routing.window_scores import HalfIndex
+
 
 @dataclass(frozen=True)
 class DedupDecision:
@@ -64,6 +66,8 @@ class DedupWindow:
     Everything a decision reads is an array (a row per ticket, a slot per group), so deciding
     costs one matrix-vector product over the window plus work on the few groups that match or
     have several members: a 5-minute window at 100 tickets/s (30,000 tickets) stays cheap.
+    The product reads a float16 copy of the vectors and recomputes in float32 only the rows the
+    decision can depend on (window_scores.HalfIndex): the decision is the float32 one.
     Rows live in `[_head, _head + len)`: tickets leave the window from the front, so pruning
     moves `_head` and the arrays are compacted only once the dead prefix is as long as the
     live rows (amortised O(1) per ticket, not a copy of the whole window per prune).
@@ -72,6 +76,7 @@ class DedupWindow:
     def __init__(self, dimension: int = 384) -> None:
         self.dimension = dimension
         self._vectors = np.zeros((64, dimension), dtype=np.float32)
+        self._half = HalfIndex(dimension)  # _vectors in float16, to find the rows that matter
         self._times = np.zeros(64, dtype=np.float64)
         self._rows_slot = np.zeros(64, dtype=np.intp)  # each ticket's group slot
         self._ids: list[str] = []  # per row, the dead prefix included
@@ -119,6 +124,7 @@ class DedupWindow:
         vector = np.asarray(embedding, dtype=np.float32).reshape(self.dimension)
         slot = self._slot(group_id)
         self._vectors[n], self._times[n], self._rows_slot[n] = vector, created_at, slot
+        self._half.append(vector)
         self._ids.append(ticket_id)
         self._sums[slot] += vector
         self._counts[slot] += 1
@@ -135,17 +141,22 @@ class DedupWindow:
         for slot in np.unique(self._rows_slot[gone]):
             if self._counts[slot] == 0:
                 self._release(int(slot))
-        if gone[-1] == head + len(gone) - 1:  # the oldest rows: the usual case
-            self._head += len(gone)
-            if self._head >= end - self._head:
-                self._compact()
-            return
-        rows = head + np.flatnonzero(keep)
-        self._vectors[: len(rows)] = self._vectors[rows]
-        self._times[: len(rows)] = self._times[rows]
-        self._rows_slot[: len(rows)] = self._rows_slot[rows]
-        self._ids = [self._ids[i] for i in rows]
-        self._head = 0
+        last = int(gone[-1])
+        if last != head + len(gone) - 1:  # out of arrival order (replicas): some rows stay
+            self._close_gaps(head, last, head + np.flatnonzero(keep[: last - head + 1]))
+        self._head = head + len(gone)
+        if self._head >= end - self._head:
+            self._compact()
+
+    def _close_gaps(self, head: int, last: int, stay: np.ndarray) -> None:
+        """Rows `stay` of `[head, last]` remain: move them, in order, to end at `last`; the
+        rows after `last` do not move (only the few rows up to the last one gone are copied,
+        not the whole window)."""
+        start = last + 1 - len(stay)
+        for array in (self._vectors, self._times, self._rows_slot):
+            array[start : last + 1] = array[stay]
+        self._ids[start : last + 1] = [self._ids[i] for i in stay]
+        self._half.overwrite(start, self._vectors[start : last + 1])
 
     def _compact(self) -> None:
         """Move the live rows to the front (numpy copies overlapping slices safely)."""
@@ -154,6 +165,7 @@ class DedupWindow:
             array[: end - head] = array[head:end]
         self._ids = self._ids[head:]
         self._head = 0
+        self._half.shift(head)
 
     def merge(self, into: str, groups: Sequence[str]) -> None:
         """Relabel the tickets of `groups` as members of `into` (a bridging ticket arrived)."""
@@ -199,7 +211,9 @@ class DedupWindow:
             return DedupDecision(0.0, False, new_group_id, (), None)
         rule = GroupingRule(rule)
         query = np.asarray(embedding, dtype=np.float32).reshape(self.dimension)
-        sims = self.embeddings @ query
+        sims = self._half.similarities(
+            self._vectors[: len(self._ids)], self._head, query, threshold
+        )
         best = int(np.argmax(sims))
         slots = len(self._slot_ids)
         counts = self._counts[:slots]

@@ -1,0 +1,162 @@
+"""The dedup window's float16 search: every decision equals the one from the float32 product."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from smart_support.routing import window_scores
+from smart_support.routing.dedup import Deduplicator, DedupOutcome, GroupingRule
+from smart_support.routing.window_scores import HALF_ERROR, HalfIndex
+from tests.floods.samples import DE_LOGIN_503, EN_LOGIN_503, EN_LOGIN_OUTAGE, UNRELATED, texts
+
+CONF = Path(__file__).resolve().parents[2] / "conf" / "serve" / "default.yaml"
+DIM = 384
+WINDOW = 3_000  # above TWO_STAGE_FROM: decisions go through the float16 index
+
+
+def units(rng: np.random.Generator, n: int) -> np.ndarray:
+    vectors = rng.standard_normal((n, DIM)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def near(rng: np.random.Generator, base: np.ndarray, cosines: np.ndarray) -> np.ndarray:
+    """Unit vectors at the given cosines to `base` (a flood around the threshold)."""
+    noise = units(rng, len(cosines))
+    noise -= np.outer(noise @ base, base)
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    sines = np.sqrt(1 - cosines**2)
+    return (cosines[:, None] * base + sines[:, None] * noise).astype(np.float32)
+
+
+def replay(
+    vectors: np.ndarray, rule: str, threshold: float, window_s: float, jitter_s: float = 0.0
+) -> list:
+    """Every ticket in turn, 0.1 s apart (old ones leave a window shorter than the stream);
+    `jitter_s` moves each time a little, so some tickets leave out of arrival order."""
+    dedup = Deduplicator(threshold, window_s=window_s, incident_after=9, rule=rule)
+    outcomes: list[DedupOutcome] = []
+    incidents: set[str] = set()
+    times = 0.1 * np.arange(len(vectors)) + np.random.default_rng(5).uniform(
+        0, jitter_s, len(vectors)
+    )
+    for i, vector in enumerate(vectors):
+        outcome = dedup.observe(f"t{i}", vector, float(times[i]), incidents.__contains__)
+        if outcome.action.value == "create":
+            incidents.add(outcome.decision.group_id)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def assert_same_decisions(two_stage: list, exact: list) -> None:
+    assert len(two_stage) == len(exact)
+    for fast, slow in zip(two_stage, exact, strict=True):
+        assert fast == slow  # the decision, similarity included, group size and action
+
+
+def both_ways(
+    monkeypatch,
+    vectors: np.ndarray,
+    rule: str,
+    threshold: float,
+    window_s: float,
+    jitter_s: float = 0.0,
+):
+    two_stage = replay(vectors, rule, threshold, window_s, jitter_s)
+    with monkeypatch.context() as patch:
+        patch.setattr(window_scores, "TWO_STAGE_FROM", 10**9)  # the float32 product only
+        exact = replay(vectors, rule, threshold, window_s, jitter_s)
+    return two_stage, exact
+
+
+def stream_with_floods(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Unrelated tickets with floods mixed in: near-copies at cosines just around 0.85, and
+    exact repeats of one ticket (ties)."""
+    vectors = units(rng, n)
+    for start in range(200, n - 60, 700):
+        base = vectors[start]
+        cosines = rng.uniform(0.83, 0.87, 40)
+        vectors[start + 1 : start + 41] = near(rng, base, cosines)
+        vectors[start + 41 : start + 45] = base
+    return vectors
+
+
+@pytest.mark.parametrize("rule", [r.value for r in GroupingRule])
+def test_decisions_equal_the_float32_ones_on_random_vectors_with_floods(monkeypatch, rule) -> None:
+    vectors = stream_with_floods(np.random.default_rng(1), 4_500)
+    # a 300 s window over a 450 s stream: pruning, compaction and index rebuilds all happen
+    two_stage, exact = both_ways(monkeypatch, vectors, rule, 0.85, 300.0)
+    assert sum(o.decision.is_duplicate for o in exact) > 20  # the floods were found
+    assert_same_decisions(two_stage, exact)
+
+
+def test_tickets_leaving_out_of_arrival_order_keep_decisions_exact(monkeypatch) -> None:
+    vectors = stream_with_floods(np.random.default_rng(6), 4_500)
+    two_stage, exact = both_ways(monkeypatch, vectors, "link", 0.85, 300.0, jitter_s=0.5)
+    assert sum(o.decision.is_duplicate for o in exact) > 20
+    assert_same_decisions(two_stage, exact)
+
+
+def test_a_flood_larger_than_the_candidates_falls_back_to_float32(monkeypatch) -> None:
+    rng = np.random.default_rng(2)
+    base = units(rng, 1)[0]
+    flood = near(rng, base, rng.uniform(0.9, 0.95, window_scores.CANDIDATES * 3))
+    vectors = np.concatenate([units(rng, WINDOW), flood])
+    two_stage, exact = both_ways(monkeypatch, vectors, "link", 0.85, 1e9)
+    assert exact[-1].group_size > window_scores.CANDIDATES
+    assert_same_decisions(two_stage, exact)
+
+
+def test_float16_scores_stay_within_the_bound() -> None:
+    rng = np.random.default_rng(3)
+    flat = np.full((4, DIM), 1 / np.sqrt(DIM), dtype=np.float32)  # every term the same sign
+    spiky = np.zeros((4, DIM), dtype=np.float32)
+    spiky[:, 0] = 1.0
+    tiny = units(rng, 4) * np.float32(1e-3)  # subnormal float16 components
+    tiny[:, 0] = np.sqrt(1 - (tiny[:, 1:] ** 2).sum(axis=1))
+    vectors = np.concatenate([units(rng, 5_000), flat, spiky, tiny])
+    index = HalfIndex(DIM)
+    index.rebuild(vectors, 0)
+    for query in (vectors[0], flat[0], spiky[0], tiny[0], units(rng, 1)[0]):
+        scores, rows = index.index.search(query.reshape(1, -1), len(vectors))
+        exact = vectors[rows[0]] @ query
+        assert np.abs(scores[0] - exact).max() < HALF_ERROR / 2
+
+
+@pytest.fixture(scope="module")
+def real_vectors() -> np.ndarray:
+    """The served encoder on flood samples and unrelated tickets."""
+    from smart_support.features.embeddings import shared_embedder
+    from smart_support.serving.settings import DedupSettings
+
+    settings = DedupSettings(**OmegaConf.to_container(OmegaConf.load(CONF).dedup))
+    embed = shared_embedder(max_seq_length=settings.max_seq_length, backend=settings.backend)
+    return embed.encode(texts(EN_LOGIN_503 + DE_LOGIN_503 + EN_LOGIN_OUTAGE + UNRELATED))
+
+
+@pytest.mark.parametrize("threshold", [0.6, 0.85])
+def test_decisions_equal_the_float32_ones_on_real_vectors(
+    monkeypatch, real_vectors, threshold
+) -> None:
+    rng = np.random.default_rng(4)
+    # real tickets, each several times with a little noise, among random background
+    copies = np.repeat(real_vectors, 5, axis=0)
+    copies += rng.normal(0, 0.01, copies.shape).astype(np.float32)
+    copies /= np.linalg.norm(copies, axis=1, keepdims=True)
+    stream = np.concatenate([units(rng, WINDOW), rng.permutation(copies)])
+    two_stage, exact = both_ways(monkeypatch, stream, "link", threshold, 1e9)
+    assert sum(o.decision.is_duplicate for o in exact[WINDOW:]) > len(real_vectors)
+    assert_same_decisions(two_stage, exact)
+
+
+def test_the_float16_index_drops_rows_that_left_the_window() -> None:
+    vectors = units(np.random.default_rng(7), 3_000)
+    dedup = Deduplicator(0.85, window_s=10.0)  # ~100 tickets at a time
+    for i, vector in enumerate(vectors):
+        dedup.observe(f"t{i}", vector, 0.1 * i, lambda group: False)
+    window = dedup.window
+    assert 95 < len(window) < 105
+    assert window._half.index.ntotal <= 1.25 * len(window) + 1
