@@ -6,7 +6,8 @@ encoder and grouped by the Deduplicator exactly as conf/serve configures them
 (`WindowCache`, the store's per-process window). Issue 15's target: the flood opens exactly one
 incident, mostly flood, holding at least 80 % of its tickets, and the real tickets open none.
 
-Needs the prepared test split (`dvc repro prepare`); without it the test is skipped, saying so.
+The test split is prepared from the shared sample as the pipeline prepares it (CI fails
+without the sample; elsewhere the test skips, saying so).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from tests.fakes import FakeClock
 from tests.floods import load_floods
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_SPLIT = ROOT / "data" / "prepared" / "test.parquet"
 CONF = ROOT / "conf" / "serve" / "default.yaml"
 PER_WINDOW = 300  # real tickets per 5-minute window
 TARGET = 0.8
@@ -49,13 +49,12 @@ def embed(settings: DedupSettings):
 
 
 @pytest.fixture(scope="module")
-def real_tickets(embed) -> np.ndarray:
-    if not TEST_SPLIT.exists():
-        pytest.skip(f"{TEST_SPLIT.relative_to(ROOT)} is not built: run `dvc repro prepare`")
-    import pandas as pd
+def real_tickets(embed, real_sample) -> np.ndarray:
+    """The test split of the shared sample, prepared as the pipeline prepares it."""
+    from smart_support.data.sources import load_tickets
+    from tests.helpers import splits_from
 
-    texts = pd.read_parquet(TEST_SPLIT, columns=["text"])["text"].tolist()
-    return embed(texts)
+    return embed(splits_from(load_tickets(str(real_sample)))["test"].texts)
 
 
 def replay_with_flood(
