@@ -21,7 +21,7 @@ def test_pyfunc_round_trip_is_identical(tracking, tiny_m2, tiny_splits) -> None:
         uri = log_router_model(tiny_m2, frame.head(3))
     loaded = mlflow.pyfunc.load_model(uri).predict(frame)
     pd.testing.assert_frame_equal(loaded, predict_frame(tiny_m2, frame))
-    assert list(loaded.columns) == ["category", "confidence", "urgency_score"]
+    assert list(loaded.columns) == ["category", "confidence", "urgency_score", "familiar"]
     assert load_router(uri).labels == tiny_m2.labels
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from smart_support.features.embeddings import shared_embedder
 from smart_support.models.base import Prediction
 from smart_support.models.decision import DecisionRule
+from smart_support.models.novelty import NoveltyGate
 from smart_support.models.urgency import AlertCalibrator
 
 
@@ -37,6 +38,8 @@ class RouterModel:
     decision: DecisionRule = field(default_factory=DecisionRule)
     # With uses_embeddings: the classifier reads the text too (column 0, then the vector).
     stacks_text: bool = False
+    # Top-1 similarity to the training tickets; unfamiliar tickets go to review (None: off).
+    novelty: NoveltyGate | None = None
 
     @property
     def needs_embeddings(self) -> bool:
@@ -72,6 +75,12 @@ class RouterModel:
         self.decision.fit(proba, target)
         return self
 
+    def fit_novelty(self, train_texts: Sequence[str], val_texts: Sequence[str]) -> RouterModel:
+        """Index the training tickets; the threshold comes from the validation tickets."""
+        if self.novelty is not None:
+            self.novelty.fit(train_texts).calibrate(val_texts)
+        return self
+
     def fit_urgency(
         self,
         texts: Sequence[str],
@@ -105,9 +114,14 @@ class RouterModel:
         decision = getattr(self, "decision", None)
         best = decision.choose(proba) if decision is not None else proba.argmax(axis=1)
         urgency = self.calibrator.transform(self.raw_urgency(texts, embeddings))
+        # Models pickled before the novelty check existed have no `novelty`: no check.
+        novelty = getattr(self, "novelty", None)
+        similarity = novelty.similarity(texts) if novelty is not None else None
         return Prediction(
             categories=[self.labels[i] for i in best],
             confidences=proba[np.arange(len(best)), best],
             urgency=urgency,
             probabilities=proba,
+            similarity=similarity,
+            familiar=novelty.familiar(similarity) if novelty is not None else None,
         )

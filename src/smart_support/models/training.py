@@ -13,6 +13,7 @@ import optuna
 import pandas as pd
 
 from smart_support.models.builders import build_model
+from smart_support.models.novelty import build_novelty
 from smart_support.models.router_model import RouterModel
 from smart_support.models.urgency import AlertCalibrator
 from smart_support.tuning.search import TrialCallback, best_params, study_name, tune
@@ -104,6 +105,8 @@ def train_milestone(
         held_out.texts, held_out.frame["category"].astype(str).to_numpy(), held_out.embeddings
     )
     log.info("%s: decision rule %s", model.name, model.decision.report)
+    model.novelty = build_novelty(model_cfg.get("novelty"))
+    model.fit_novelty(train.texts, val.texts)
     model.fit_urgency(train.texts, train.frame["urgency"].to_numpy(), train.embeddings)
     model.calibrate_urgency(val.texts, val.frame["urgency"].to_numpy(), val.embeddings)
     trials = len(study.trials) if study is not None else 0

@@ -45,6 +45,8 @@ class Classified:
     model_used: str
     embedding: np.ndarray
     language: str  # detected (ISO 639-1 or "unknown"); a language the client gives wins
+    # False when the ticket is unlike every training ticket (the model's NoveltyGate): review.
+    familiar: bool = True
 
 
 @dataclass
@@ -144,6 +146,7 @@ class ModelRouter:
                 model_used=used,
                 embedding=vectors[i],
                 language=languages[i],
+                familiar=True if prediction.familiar is None else bool(prediction.familiar[i]),
             )
             for i in range(len(texts))
         ]

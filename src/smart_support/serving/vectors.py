@@ -29,6 +29,7 @@ def to_wire(classified: Classified) -> dict[str, Any]:
         "model_used": classified.model_used,
         "embedding": pack(classified.embedding),
         "language": classified.language,
+        "familiar": classified.familiar,
     }
 
 
@@ -41,4 +42,5 @@ def from_wire(row: dict[str, Any]) -> Classified:
         model_used=row["model_used"],
         embedding=unpack(row["embedding"]),
         language=row["language"],
+        familiar=bool(row.get("familiar", True)),
     )
