@@ -12,6 +12,7 @@ from smart_support.features.embeddings import shared_embedder
 from smart_support.models.base import Prediction
 from smart_support.models.decision import DecisionRule
 from smart_support.models.novelty import NoveltyGate
+from smart_support.models.prototypes import PrototypePrior
 from smart_support.models.urgency import AlertCalibrator
 
 
@@ -40,10 +41,23 @@ class RouterModel:
     stacks_text: bool = False
     # Top-1 similarity to the training tickets; unfamiliar tickets go to review (None: off).
     novelty: NoveltyGate | None = None
+    # Zero-shot department prior blended into the probabilities (needs embeddings; None: off).
+    prior: PrototypePrior | None = None
 
     @property
     def needs_embeddings(self) -> bool:
-        return self.uses_embeddings or self.urgency_uses_embeddings
+        prior = getattr(self, "prior", None)  # models pickled before it existed have none
+        return self.uses_embeddings or self.urgency_uses_embeddings or prior is not None
+
+    def probabilities(self, texts: Sequence[str], embeddings: np.ndarray | None) -> np.ndarray:
+        """Class probabilities (columns in `labels` order), the prior blended in if any."""
+        proba = np.asarray(self.classifier.predict_proba(self.classifier_input(texts, embeddings)))
+        prior = getattr(self, "prior", None)
+        if prior is None:
+            return proba
+        if embeddings is None:
+            embeddings = self.embed(texts)
+        return prior.blend(proba, embeddings)
 
     def classifier_input(self, texts: Sequence[str], embeddings: np.ndarray | None) -> Any:
         if not self.uses_embeddings:
@@ -66,11 +80,10 @@ class RouterModel:
     ) -> RouterModel:
         """Fit the decision rule on held-out (validation) tickets; unknown labels are skipped."""
         known = np.isin(np.asarray(y, dtype=str), self.labels)
-        X = self.classifier_input(
+        proba = self.probabilities(
             [t for t, k in zip(texts, known, strict=True) if k],
             None if embeddings is None else embeddings[known],
         )
-        proba = np.asarray(self.classifier.predict_proba(X))
         target = np.array([self.labels.index(str(c)) for c in np.asarray(y)[known]], dtype=int)
         self.decision.fit(proba, target)
         return self
@@ -109,7 +122,7 @@ class RouterModel:
     def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> Prediction:
         if self.needs_embeddings and embeddings is None:
             embeddings = self.embed(texts)
-        proba = np.asarray(self.classifier.predict_proba(self.classifier_input(texts, embeddings)))
+        proba = self.probabilities(texts, embeddings)
         # Models pickled before the decision rule existed have no `decision`: argmax.
         decision = getattr(self, "decision", None)
         best = decision.choose(proba) if decision is not None else proba.argmax(axis=1)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from smart_support.models.builders import build_model
 from smart_support.models.novelty import build_novelty
+from smart_support.models.prototypes import build_prior
 from smart_support.models.router_model import RouterModel
 from smart_support.models.urgency import AlertCalibrator
 from smart_support.tuning.search import TrialCallback, best_params, study_name, tune
@@ -100,6 +101,10 @@ def train_milestone(
     model.classifier.set_params(**params)
     log.info("%s: fitting on %d labelled tickets with %s", model.name, len(y), params or "defaults")
     model.fit_classifier(labelled.texts, y, labelled.embeddings)
+    model.prior = build_prior(model_cfg.get("prototypes"))
+    if model.prior is not None:
+        model.embedding = model.embedding or dict(model_cfg["prototypes"]["embedding"])
+        model.prior.fit(model.labels, model.embed)
     held_out = val.subset(val.labelled)
     model.fit_decision(
         held_out.texts, held_out.frame["category"].astype(str).to_numpy(), held_out.embeddings
