@@ -2,6 +2,8 @@
 
     python -m benchmarks.routing_options --labels three_way --options m1 m2 m3
     python -m benchmarks.routing_options --labels seed --options m2
+    python -m benchmarks.routing_options --options m2 --set models.m3.prototypes.weight=0.3 \
+        --embedding-cache /tmp/routing-options-vectors      # the zero-shot prior (issue 11)
 
 Default hyper-parameters (no Optuna search), decision rule fitted on validation, exactly as
 the train stage does. Choose on `val` and `beh_dev`; `test` and `beh_holdout` are for reporting.
@@ -32,13 +34,38 @@ def _splits(labels: str, data: Path) -> dict[str, SplitData]:
     return {name: SplitData(frame) for name, frame in frames.items()}
 
 
-def _with_embeddings(splits: dict[str, SplitData], cfg: Any) -> dict[str, SplitData]:
+def _with_embeddings(
+    splits: dict[str, SplitData], cfg: Any, cache: Path | None = None
+) -> dict[str, SplitData]:
+    """Each split with its MiniLM vectors; with `cache`, read from / written to
+    `<cache>/<split>.npy` (minutes on a shared CPU, so reuse them between runs)."""
+    import numpy as np
+
     from smart_support.features.embeddings import shared_embedder
 
     emb = shared_embedder(
         str(cfg.features.embedding.model), int(cfg.features.embedding.max_seq_length)
     )
-    return {k: SplitData(s.frame, emb.encode(s.texts)) for k, s in splits.items()}
+    out = {}
+    for name, split in splits.items():
+        path = cache / f"{name}.npy" if cache is not None else None
+        vectors = np.load(path) if path is not None and path.exists() else None
+        if vectors is None or len(vectors) != len(split.frame):
+            vectors = emb.encode(split.texts)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.save(path, vectors)
+        out[name] = SplitData(split.frame, vectors)
+    return out
+
+
+def _needs_vectors(option: str, overrides: list[str]) -> bool:
+    """The option reads sentence embeddings: an embedding model or a zero-shot prior."""
+    cfg = compose_config([f"model@models.m3={option}", *overrides]).models.m3
+    if "finetune" in option:
+        return False
+    prior = cfg.get("prototypes") or {}
+    return cfg.get("embedding") is not None or float(prior.get("weight", 0.0)) > 0
 
 
 def run_option(
@@ -82,14 +109,21 @@ def main() -> None:
         "--set", nargs="*", default=[], help="extra Hydra overrides, e.g. models.m3.C=2"
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--embedding-cache",
+        type=Path,
+        default=None,
+        help="folder for the splits' MiniLM vectors (e.g. /tmp/routing-options-vectors)",
+    )
     args = parser.parse_args()
     splits = _splits(args.labels, args.data)
     embedded = None
     for option in args.options:
-        cfg = compose_config([f"model@models.m3={option}"])
         use = splits
-        if cfg.models.m3.get("embedding") is not None and "finetune" not in option:
-            embedded = embedded or _with_embeddings(splits, cfg)
+        if _needs_vectors(option, args.set):
+            embedded = embedded or _with_embeddings(
+                splits, compose_config([]), args.embedding_cache
+            )
             use = embedded
         print(json.dumps(run_option(option, args.labels, use, args.set)), flush=True)
 
