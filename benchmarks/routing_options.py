@@ -4,6 +4,8 @@
     python -m benchmarks.routing_options --labels seed --options m2
     python -m benchmarks.routing_options --options m2 --set models.m3.prototypes.weight=0.3 \
         --embedding-cache /tmp/routing-options-vectors      # the zero-shot prior (issue 11)
+    python -m benchmarks.routing_options --options m2 --latency 100 \
+        --set prototypes.embedding.backend=onnx-int8 prototypes.embedding.max_seq_length=32
 
 Default hyper-parameters (no Optuna search), decision rule fitted on validation, exactly as
 the train stage does. Choose on `val` and `beh_dev`; `test` and `beh_holdout` are for reporting.
@@ -21,7 +23,7 @@ from smart_support.config import compose_config, to_dict
 from smart_support.data.prepare import prepare_tickets
 from smart_support.data.sources import load_tickets
 from smart_support.evaluation.behaviour import load_suite, score_suite
-from smart_support.evaluation.evaluate import evaluate_model
+from smart_support.evaluation.evaluate import evaluate_model, latency_ms_per_ticket
 from smart_support.models.training import SplitData, train_milestone
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,16 +62,20 @@ def _with_embeddings(
 
 
 def _needs_vectors(option: str, overrides: list[str]) -> bool:
-    """The option reads sentence embeddings: an embedding model or a zero-shot prior."""
+    """The option reads the featurize stage's vectors (a zero-shot prior alone embeds with its
+    own encoder, `prototypes.embedding`)."""
     cfg = compose_config([f"model@models.m3={option}", *overrides]).models.m3
     if "finetune" in option:
         return False
-    prior = cfg.get("prototypes") or {}
-    return cfg.get("embedding") is not None or float(prior.get("weight", 0.0)) > 0
+    return cfg.get("embedding") is not None
 
 
 def run_option(
-    option: str, labels: str, splits: dict[str, SplitData], overrides: list[str]
+    option: str,
+    labels: str,
+    splits: dict[str, SplitData],
+    overrides: list[str],
+    latency_tickets: int = 0,
 ) -> dict[str, Any]:
     cfg = compose_config(
         [f"model@models.m3={option}", "tune.n_trials=0", f"labels={labels}", *overrides]
@@ -98,6 +104,9 @@ def run_option(
     for part in ("dev", "holdout"):
         beh = score_suite(model, load_suite(ROOT / "behaviour" / f"{part}.yaml")).metrics
         out[f"beh_{part}"] = {k: round(v, 3) for k, v in beh.items() if k.count("_") <= 1}
+    if latency_tickets:  # model.predict on one ticket at a time, embedding included
+        texts = splits["test"].texts[:latency_tickets]
+        out["latency"] = {k: round(v, 2) for k, v in latency_ms_per_ticket(model, texts).items()}
     return out
 
 
@@ -115,6 +124,9 @@ def main() -> None:
         default=None,
         help="folder for the splits' MiniLM vectors (e.g. /tmp/routing-options-vectors)",
     )
+    parser.add_argument(
+        "--latency", type=int, default=0, help="also time predict on this many test tickets"
+    )
     args = parser.parse_args()
     splits = _splits(args.labels, args.data)
     embedded = None
@@ -125,7 +137,7 @@ def main() -> None:
                 splits, compose_config([]), args.embedding_cache
             )
             use = embedded
-        print(json.dumps(run_option(option, args.labels, use, args.set)), flush=True)
+        print(json.dumps(run_option(option, args.labels, use, args.set, args.latency)), flush=True)
 
 
 if __name__ == "__main__":

@@ -49,3 +49,33 @@ def test_weight_zero_is_off_and_bad_settings_are_refused(tmp_path) -> None:
     bad.write_text("Billing: not a list\n")
     with pytest.raises(ValueError, match="bad.yaml"):
         load_descriptions(bad)
+
+
+def test_the_model_embeds_with_the_backend_and_length_it_was_configured_with(monkeypatch) -> None:
+    from smart_support.models import router_model
+
+    calls = []
+
+    class Fake:
+        def encode(self, texts):
+            return encode(texts)
+
+    def fake_embedder(*args):
+        calls.append(args)
+        return Fake()
+
+    monkeypatch.setattr(router_model, "shared_embedder", fake_embedder)
+    spec = {"model": "packaged:all-MiniLM-L6-v2", "max_seq_length": 32, "backend": "onnx-int8"}
+    model = router_model.RouterModel("m2", classifier=None, urgency=None, embedding=spec)
+    model.embed(["an invoice"])
+    assert calls == [("packaged:all-MiniLM-L6-v2", 32, "onnx-int8", 0)]
+
+
+def test_feature_vectors_reach_only_a_model_that_reads_them() -> None:
+    from smart_support.models.router_model import RouterModel
+
+    vectors = encode(["an invoice"])
+    m2 = RouterModel("m2", classifier=None, urgency=None, prior=prior())
+    m3 = RouterModel("m3", classifier=None, urgency=None, uses_embeddings=True)
+    assert m2.feature_vectors(vectors) is None  # the prior embeds with its own encoder
+    assert m3.feature_vectors(vectors) is vectors

@@ -28,7 +28,7 @@ class Evaluation:
 
 def evaluate_model(model: RouterModel, test: SplitData, alert_threshold: float) -> Evaluation:
     """Classification metrics on the labelled test tickets, urgency metrics on all of them."""
-    prediction = model.predict(test.texts, test.embeddings)
+    prediction = model.predict(test.texts, model.feature_vectors(test.embeddings))
     labelled = test.labelled
     y_true = test.frame.loc[labelled, "category"].astype(str).tolist()
     y_pred = [c for c, keep in zip(prediction.categories, labelled, strict=True) if keep]

@@ -33,7 +33,7 @@ class RouterModel:
     urgency: Any  # fit(texts, y, embeddings), score(texts, embeddings)
     uses_embeddings: bool = False
     urgency_uses_embeddings: bool = False
-    embedding: Mapping[str, Any] | None = None  # {model, max_seq_length}
+    embedding: Mapping[str, Any] | None = None  # {model, max_seq_length, backend}
     calibrator: AlertCalibrator = field(default_factory=AlertCalibrator)
     labels: list[str] = field(default_factory=list)
     decision: DecisionRule = field(default_factory=DecisionRule)
@@ -43,6 +43,16 @@ class RouterModel:
     novelty: NoveltyGate | None = None
     # Zero-shot department prior blended into the probabilities (needs embeddings; None: off).
     prior: PrototypePrior | None = None
+
+    @property
+    def reads_feature_vectors(self) -> bool:
+        """The classifier or the urgency scorer reads the featurize stage's vectors."""
+        return self.uses_embeddings or self.urgency_uses_embeddings
+
+    def feature_vectors(self, embeddings: np.ndarray | None) -> np.ndarray | None:
+        """The featurize stage's vectors when this model reads them, else None (the model then
+        embeds with its own `embedding`, e.g. the prior's ONNX int8 encoder)."""
+        return embeddings if self.reads_feature_vectors else None
 
     @property
     def needs_embeddings(self) -> bool:
@@ -115,8 +125,15 @@ class RouterModel:
         )
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """`texts` embedded as `embedding` says (model, max_seq_length, backend); an ONNX
+        backend is exported on first use into SMART_SUPPORT_CACHE, as the dedup encoder is."""
         cfg = self.embedding or {}
-        embedder = shared_embedder(str(cfg["model"]), int(cfg.get("max_seq_length", 128)))
+        embedder = shared_embedder(
+            str(cfg["model"]),
+            int(cfg.get("max_seq_length", 128)),
+            str(cfg.get("backend", "torch")),
+            int(cfg.get("threads", 0)),
+        )
         return embedder.encode(list(texts))
 
     def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> Prediction:

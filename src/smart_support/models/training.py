@@ -103,11 +103,19 @@ def train_milestone(
     model.fit_classifier(labelled.texts, y, labelled.embeddings)
     model.prior = build_prior(model_cfg.get("prototypes"))
     if model.prior is not None:
-        model.embedding = model.embedding or dict(model_cfg["prototypes"]["embedding"])
+        prior_embedding = dict(model_cfg["prototypes"]["embedding"])
+        if model.embedding is not None and dict(model.embedding) != prior_embedding:
+            raise ValueError(
+                f"{model.name}: the prior's embedding {prior_embedding} differs from the "
+                f"model's {dict(model.embedding)}; one encoder per model"
+            )
+        model.embedding = prior_embedding
         model.prior.fit(model.labels, model.embed)
     held_out = val.subset(val.labelled)
     model.fit_decision(
-        held_out.texts, held_out.frame["category"].astype(str).to_numpy(), held_out.embeddings
+        held_out.texts,
+        held_out.frame["category"].astype(str).to_numpy(),
+        model.feature_vectors(held_out.embeddings),
     )
     log.info("%s: decision rule %s", model.name, model.decision.report)
     model.novelty = build_novelty(model_cfg.get("novelty"))
