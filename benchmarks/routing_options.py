@@ -2,6 +2,10 @@
 
     python -m benchmarks.routing_options --labels three_way --options m1 m2 m3
     python -m benchmarks.routing_options --labels seed --options m2
+    python -m benchmarks.routing_options --options m2 --set models.m3.prototypes.weight=0.3 \
+        --embedding-cache /tmp/routing-options-vectors      # the zero-shot prior (issue 11)
+    python -m benchmarks.routing_options --options m2 --latency 100 \
+        --set prototypes.embedding.backend=onnx-int8 prototypes.embedding.max_seq_length=32
 
 Default hyper-parameters (no Optuna search), decision rule fitted on validation, exactly as
 the train stage does. Choose on `val` and `beh_dev`; `test` and `beh_holdout` are for reporting.
@@ -19,7 +23,7 @@ from smart_support.config import compose_config, to_dict
 from smart_support.data.prepare import prepare_tickets
 from smart_support.data.sources import load_tickets
 from smart_support.evaluation.behaviour import load_suite, score_suite
-from smart_support.evaluation.evaluate import evaluate_model
+from smart_support.evaluation.evaluate import evaluate_model, latency_ms_per_ticket
 from smart_support.models.training import SplitData, train_milestone
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,17 +36,46 @@ def _splits(labels: str, data: Path) -> dict[str, SplitData]:
     return {name: SplitData(frame) for name, frame in frames.items()}
 
 
-def _with_embeddings(splits: dict[str, SplitData], cfg: Any) -> dict[str, SplitData]:
+def _with_embeddings(
+    splits: dict[str, SplitData], cfg: Any, cache: Path | None = None
+) -> dict[str, SplitData]:
+    """Each split with its MiniLM vectors; with `cache`, read from / written to
+    `<cache>/<split>.npy` (minutes on a shared CPU, so reuse them between runs)."""
+    import numpy as np
+
     from smart_support.features.embeddings import shared_embedder
 
     emb = shared_embedder(
         str(cfg.features.embedding.model), int(cfg.features.embedding.max_seq_length)
     )
-    return {k: SplitData(s.frame, emb.encode(s.texts)) for k, s in splits.items()}
+    out = {}
+    for name, split in splits.items():
+        path = cache / f"{name}.npy" if cache is not None else None
+        vectors = np.load(path) if path is not None and path.exists() else None
+        if vectors is None or len(vectors) != len(split.frame):
+            vectors = emb.encode(split.texts)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.save(path, vectors)
+        out[name] = SplitData(split.frame, vectors)
+    return out
+
+
+def _needs_vectors(option: str, overrides: list[str]) -> bool:
+    """The option reads the featurize stage's vectors (a zero-shot prior alone embeds with its
+    own encoder, `prototypes.embedding`)."""
+    cfg = compose_config([f"model@models.m3={option}", *overrides]).models.m3
+    if "finetune" in option:
+        return False
+    return cfg.get("embedding") is not None
 
 
 def run_option(
-    option: str, labels: str, splits: dict[str, SplitData], overrides: list[str]
+    option: str,
+    labels: str,
+    splits: dict[str, SplitData],
+    overrides: list[str],
+    latency_tickets: int = 0,
 ) -> dict[str, Any]:
     cfg = compose_config(
         [f"model@models.m3={option}", "tune.n_trials=0", f"labels={labels}", *overrides]
@@ -71,6 +104,9 @@ def run_option(
     for part in ("dev", "holdout"):
         beh = score_suite(model, load_suite(ROOT / "behaviour" / f"{part}.yaml")).metrics
         out[f"beh_{part}"] = {k: round(v, 3) for k, v in beh.items() if k.count("_") <= 1}
+    if latency_tickets:  # model.predict on one ticket at a time, embedding included
+        texts = splits["test"].texts[:latency_tickets]
+        out["latency"] = {k: round(v, 2) for k, v in latency_ms_per_ticket(model, texts).items()}
     return out
 
 
@@ -82,16 +118,26 @@ def main() -> None:
         "--set", nargs="*", default=[], help="extra Hydra overrides, e.g. models.m3.C=2"
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--embedding-cache",
+        type=Path,
+        default=None,
+        help="folder for the splits' MiniLM vectors (e.g. /tmp/routing-options-vectors)",
+    )
+    parser.add_argument(
+        "--latency", type=int, default=0, help="also time predict on this many test tickets"
+    )
     args = parser.parse_args()
     splits = _splits(args.labels, args.data)
     embedded = None
     for option in args.options:
-        cfg = compose_config([f"model@models.m3={option}"])
         use = splits
-        if cfg.models.m3.get("embedding") is not None and "finetune" not in option:
-            embedded = embedded or _with_embeddings(splits, cfg)
+        if _needs_vectors(option, args.set):
+            embedded = embedded or _with_embeddings(
+                splits, compose_config([]), args.embedding_cache
+            )
             use = embedded
-        print(json.dumps(run_option(option, args.labels, use, args.set)), flush=True)
+        print(json.dumps(run_option(option, args.labels, use, args.set, args.latency)), flush=True)
 
 
 if __name__ == "__main__":

@@ -63,8 +63,10 @@ def main(milestone: str) -> int:
 
     val = load_split(cfg.paths.prepared, cfg.paths.features, "val")
     val_eval = evaluate_model(model, val, float(cfg.serve.urgency.alert_threshold))
-    curve = coverage_curve(val_eval.confidences, val_eval.correct)
+    curve = coverage_curve(val_eval.confidences, val_eval.correct, familiar=val_eval.familiar)
+    without_novelty = coverage_curve(val_eval.confidences, val_eval.correct)
     target = float(cfg.confidence.target_accuracy)
+    novelty = getattr(model, "novelty", None)
     write_json(
         reports / "confidence" / f"{milestone}.json",
         {
@@ -72,6 +74,9 @@ def main(milestone: str) -> int:
             "target_accuracy": target,
             "review_threshold": choose_threshold(curve, target),
             "curve": curve,
+            # the out-of-domain check: its threshold, and the curve without it
+            "novelty": None if novelty is None else novelty.report,
+            "curve_without_novelty": without_novelty,
         },
     )
 

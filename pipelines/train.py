@@ -65,6 +65,9 @@ def main(milestone: str) -> int:
         val_metrics = evaluate_model(result.model, val, alert).metrics
         log_metrics(val_metrics, "val_")
         mlflow.log_dict(result.model.decision.report, "decision.json")
+        novelty = result.model.novelty.report if result.model.novelty is not None else None
+        if novelty is not None:
+            mlflow.log_metric("novelty_threshold", novelty["threshold"])
         model_uri = log_router_model(result.model, val.frame[["subject", "body"]].head(3))
 
     out = Path(cfg.paths.models) / milestone
@@ -84,6 +87,7 @@ def main(milestone: str) -> int:
             "trials": result.trials,
             "val_metrics": val_metrics,
             "decision": result.model.decision.report,
+            "novelty": novelty,
         },
     )
     log.info(

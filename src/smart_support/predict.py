@@ -14,7 +14,7 @@ import mlflow
 import pandas as pd
 
 from smart_support.config import PARAMS_FILE, compose_config, load_params, to_dict
-from smart_support.models.pyfunc import load_router, predict_frame
+from smart_support.models.pyfunc import OUTPUT_COLUMNS, load_router, predict_frame
 
 CHOICES = ("champion", "fallback", "m1", "m2", "m3")
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     out = predict_frame(router, frame)
     out.insert(0, "model", router.name)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    out[["category", "confidence", "urgency_score", "model"]].to_csv(args.output, index=False)
+    out[[*OUTPUT_COLUMNS, "model"]].to_csv(args.output, index=False)
     print(f"predict: {len(out)} tickets → {args.output} ({uri}, {router.name})")
     return 0
 

@@ -174,7 +174,7 @@ def test_batch_cli_writes_one_row_per_input(runs, tmp_path, tiny_splits) -> None
     import pandas as pd
 
     frame = pd.read_csv(out)
-    assert list(frame.columns) == ["category", "confidence", "urgency_score", "model"]
+    assert list(frame.columns) == ["category", "confidence", "urgency_score", "familiar", "model"]
     assert len(frame) == len(tiny_splits["test"].frame)
 
 

@@ -171,3 +171,14 @@ def test_ui_page_and_assets_are_served(client) -> None:
     assert "ticket-form" in client.get("/ui").text
     assert client.get("/ui/app.js").status_code == 200
     assert client.get("/ui/nope.js").status_code == 404
+
+
+def test_a_ticket_unlike_any_training_ticket_goes_to_review(client) -> None:
+    """A recipe: the champion's out-of-domain check sends it to review, the ticket does not."""
+    recipe = {
+        "subject": "Apple cake",
+        "body": "Preheat the oven to 180 degrees, whisk three eggs with sugar and butter, "
+        "fold in the flour and bake the cake for forty minutes.",
+    }
+    routed = client.post("/route/batch", json={"tickets": [recipe, TICKET]}).json()["results"]
+    assert [r["needs_review"] for r in routed] == [True, False]

@@ -92,3 +92,26 @@ def test_unknown_ids_are_not_found(runtime) -> None:
     for lookup in (built.job, built.incident, built.resolve):
         with pytest.raises(NotFound, match="nope"):
             lookup("nope")
+
+
+def test_a_confident_but_unfamiliar_ticket_goes_to_review(tmp_path) -> None:
+    """The model's out-of-domain check wins over a high confidence; the flag survives the
+    classifier service's wire format."""
+    from smart_support.serving.vectors import from_wire, to_wire
+
+    def classify(texts: list[str]) -> list[Classified]:
+        vector = np.ones(384, dtype=np.float32) / np.sqrt(384)
+        made = [
+            Classified("Billing", 0.99, 0.1, "m1", vector, "en", familiar=i == 0)
+            for i in range(len(texts))
+        ]
+        return [from_wire(to_wire(c)) for c in made]
+
+    settings = ServeSettings.from_config({"store": {"path": str(tmp_path / "state.db")}})
+    built = Runtime.build(settings, classify, lambda: {}, clock=FakeClock())
+    try:
+        tickets = [TicketIn(subject="Invoice", body=f"charged twice {i}") for i in range(2)]
+        results = built.service.route(tickets)
+    finally:
+        built.close()
+    assert [r["needs_review"] for r in results] == [False, True]

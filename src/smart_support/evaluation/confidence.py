@@ -6,18 +6,24 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from smart_support.models.base import needs_review
+
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.0, 1.0, 0.05))
 
 
 def coverage_curve(
-    confidences: np.ndarray, correct: np.ndarray, thresholds: Sequence[float] = THRESHOLDS
+    confidences: np.ndarray,
+    correct: np.ndarray,
+    thresholds: Sequence[float] = THRESHOLDS,
+    familiar: np.ndarray | None = None,
 ) -> list[dict[str, float]]:
-    """For each threshold t: the share of tickets with confidence >= t (routed without review)
-    and the accuracy on those (1.0 when none is routed)."""
+    """For each threshold t: the share of tickets routed without review (confidence >= t and,
+    when `familiar` is given, like the training tickets) and the accuracy on those (1.0 when
+    none is routed)."""
     conf, ok = np.asarray(confidences, dtype=float), np.asarray(correct, dtype=bool)
     rows = []
     for t in thresholds:
-        routed = conf >= t
+        routed = ~needs_review(conf, familiar, t)
         rows.append(
             {
                 "threshold": float(t),

@@ -19,6 +19,7 @@ class Evaluation:
     y_true: list[str]
     y_pred: list[str]
     confidences: np.ndarray  # of the labelled tickets, aligned with y_true
+    familiar: np.ndarray | None = None  # the same tickets: like the training tickets?
 
     @property
     def correct(self) -> np.ndarray:
@@ -27,7 +28,7 @@ class Evaluation:
 
 def evaluate_model(model: RouterModel, test: SplitData, alert_threshold: float) -> Evaluation:
     """Classification metrics on the labelled test tickets, urgency metrics on all of them."""
-    prediction = model.predict(test.texts, test.embeddings)
+    prediction = model.predict(test.texts, model.feature_vectors(test.embeddings))
     labelled = test.labelled
     y_true = test.frame.loc[labelled, "category"].astype(str).tolist()
     y_pred = [c for c, keep in zip(prediction.categories, labelled, strict=True) if keep]
@@ -38,7 +39,16 @@ def evaluate_model(model: RouterModel, test: SplitData, alert_threshold: float) 
         urgency_metrics(test.frame["urgency"].to_numpy(), prediction.urgency, alert_threshold)
     )
     metrics["test_tickets"] = float(labelled.sum())
-    return Evaluation(metrics, y_true, y_pred, np.asarray(prediction.confidences)[labelled])
+    familiar = None if prediction.familiar is None else np.asarray(prediction.familiar)
+    if familiar is not None:
+        metrics["unfamiliar_share"] = float(1.0 - familiar.mean()) if len(familiar) else 0.0
+    return Evaluation(
+        metrics,
+        y_true,
+        y_pred,
+        np.asarray(prediction.confidences)[labelled],
+        None if familiar is None else familiar[labelled],
+    )
 
 
 def latency_ms_per_ticket(model: RouterModel, texts: list[str], repeats: int = 1) -> dict[str, Any]:

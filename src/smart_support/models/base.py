@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -16,6 +16,17 @@ class Prediction:
     confidences: np.ndarray  # max class probability, shape (n,)
     urgency: np.ndarray  # urgency score S in [0, 1], shape (n,)
     probabilities: np.ndarray  # shape (n, len(labels))
+    # Cosine to the nearest training ticket and whether that is close enough (NoveltyGate);
+    # None for a model without the check.
+    similarity: np.ndarray | None = None
+    familiar: np.ndarray | None = None
+
+
+def needs_review(confidence: Any, familiar: Any, review_threshold: float) -> Any:
+    """Per ticket (scalars or arrays): the confidence is below `review_threshold`, or the
+    ticket is unlike every training ticket (`familiar` False; None: not checked)."""
+    low = np.asarray(confidence) < review_threshold
+    return low if familiar is None else low | ~np.asarray(familiar, dtype=bool)
 
 
 class TicketClassifier(Protocol):

@@ -22,7 +22,7 @@ from smart_support.models.urgency import KeywordUrgency, RidgeUrgency
 
 Terms = Mapping[str, Sequence[str]]
 Decision = str | Mapping[str, Any] | None  # `decision:` of conf/model/*.yaml
-NOT_BUILDER_ARGS = {"tune_space", "description"}
+NOT_BUILDER_ARGS = {"tune_space", "description", "novelty", "prototypes"}  # training.py
 
 
 def _with_lexicon(

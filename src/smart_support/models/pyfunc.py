@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import mlflow
+import numpy as np
 import pandas as pd
 
 from smart_support.models.router_model import RouterModel
 from smart_support.text import ticket_text
 
-OUTPUT_COLUMNS = ["category", "confidence", "urgency_score"]
+# familiar: False when the ticket is unlike every training ticket (send it to review).
+OUTPUT_COLUMNS = ["category", "confidence", "urgency_score", "familiar"]
 
 
 def texts_from_frame(frame: pd.DataFrame) -> list[str]:
@@ -22,11 +24,15 @@ def texts_from_frame(frame: pd.DataFrame) -> list[str]:
 
 def predict_frame(model: RouterModel, frame: pd.DataFrame) -> pd.DataFrame:
     prediction = model.predict(texts_from_frame(frame))
+    familiar = (
+        np.ones(len(frame), dtype=bool) if prediction.familiar is None else prediction.familiar
+    )
     return pd.DataFrame(
         {
             "category": prediction.categories,
             "confidence": prediction.confidences.astype(float),
             "urgency_score": prediction.urgency.astype(float),
+            "familiar": np.asarray(familiar, dtype=bool),
         }
     )
 

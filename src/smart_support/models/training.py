@@ -13,6 +13,8 @@ import optuna
 import pandas as pd
 
 from smart_support.models.builders import build_model
+from smart_support.models.novelty import build_novelty
+from smart_support.models.prototypes import build_prior
 from smart_support.models.router_model import RouterModel
 from smart_support.models.urgency import AlertCalibrator
 from smart_support.tuning.search import TrialCallback, best_params, study_name, tune
@@ -99,11 +101,25 @@ def train_milestone(
     model.classifier.set_params(**params)
     log.info("%s: fitting on %d labelled tickets with %s", model.name, len(y), params or "defaults")
     model.fit_classifier(labelled.texts, y, labelled.embeddings)
+    model.prior = build_prior(model_cfg.get("prototypes"))
+    if model.prior is not None:
+        prior_embedding = dict(model_cfg["prototypes"]["embedding"])
+        if model.embedding is not None and dict(model.embedding) != prior_embedding:
+            raise ValueError(
+                f"{model.name}: the prior's embedding {prior_embedding} differs from the "
+                f"model's {dict(model.embedding)}; one encoder per model"
+            )
+        model.embedding = prior_embedding
+        model.prior.fit(model.labels, model.embed)
     held_out = val.subset(val.labelled)
     model.fit_decision(
-        held_out.texts, held_out.frame["category"].astype(str).to_numpy(), held_out.embeddings
+        held_out.texts,
+        held_out.frame["category"].astype(str).to_numpy(),
+        model.feature_vectors(held_out.embeddings),
     )
     log.info("%s: decision rule %s", model.name, model.decision.report)
+    model.novelty = build_novelty(model_cfg.get("novelty"))
+    model.fit_novelty(train.texts, val.texts)
     # Corrected tickets without a corrected urgency level have no urgency target (NaN)
     scored = train.subset(train.frame["urgency"].notna().to_numpy())
     model.fit_urgency(scored.texts, scored.frame["urgency"].to_numpy(float), scored.embeddings)

@@ -46,6 +46,8 @@ class Classified:
     embedding: np.ndarray
     language: str  # detected (ISO 639-1 or "unknown"); a language the client gives wins
     model_version: str = ""  # the registry version of the model that answered
+    # False when the ticket is unlike every training ticket (the model's NoveltyGate): review.
+    familiar: bool = True
 
 
 @dataclass
@@ -148,6 +150,7 @@ class ModelRouter:
                 embedding=vectors[i],
                 language=languages[i],
                 model_version=version,
+                familiar=True if prediction.familiar is None else bool(prediction.familiar[i]),
             )
             for i in range(len(texts))
         ]

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from smart_support.models.base import needs_review
 from smart_support.redaction import redact
 from smart_support.routing.webhook import incident_resolved_event
 from smart_support.serving.alerts import alert_messages, outbox_message
@@ -92,7 +93,9 @@ class TicketService:
             subject=shown_title(ticket.subject, ticket.body),
             category=result.category,
             confidence=result.confidence,
-            needs_review=result.confidence < self.settings.review_threshold,
+            needs_review=bool(
+                needs_review(result.confidence, result.familiar, self.settings.review_threshold)
+            ),
             urgency=result.urgency,
             model_used=result.model_used,
             language=language,

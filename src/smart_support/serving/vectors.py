@@ -30,6 +30,7 @@ def to_wire(classified: Classified) -> dict[str, Any]:
         "embedding": pack(classified.embedding),
         "language": classified.language,
         "model_version": classified.model_version,
+        "familiar": classified.familiar,
     }
 
 
@@ -43,4 +44,5 @@ def from_wire(row: dict[str, Any]) -> Classified:
         embedding=unpack(row["embedding"]),
         language=row["language"],
         model_version=str(row.get("model_version", "")),
+        familiar=bool(row.get("familiar", True)),
     )
