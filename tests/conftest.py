@@ -90,10 +90,14 @@ def store_url(request, tmp_path: Path) -> str:
 
 @pytest.fixture(autouse=True)
 def _mlflow_registry_uri_stays_in_its_test():
-    """mlflow.set_registry_uri(uri) also exports MLFLOW_REGISTRY_URI, and set_registry_uri(None)
-    does not take it back: a test's registry (a database dropped after it) would leak."""
+    """mlflow.set_registry_uri(uri) (the stages' `configure`) sets a process-wide registry and
+    exports MLFLOW_REGISTRY_URI, and set_registry_uri(None) does not take the export back: a
+    test's registry (a database dropped after it) would leak into the next test."""
+    import mlflow
+
     before = os.environ.get("MLFLOW_REGISTRY_URI")
     yield
+    mlflow.set_registry_uri(None)  # the registry follows the tracking URI again
     if before is None:
         os.environ.pop("MLFLOW_REGISTRY_URI", None)
     else:

@@ -65,6 +65,9 @@ def jobs_not_done(http: Any, job_ids: list[str], timeout_s: float) -> set[str]:
 def write_params(path: Path, store: Path, **serve: Any) -> Path:
     cfg = to_dict(compose_config())
     cfg["serve"]["store"]["path"] = str(store)
+    # never the checkout's models/drift_reference.json (a leftover of `make repro`): a test
+    # that wants a reference passes `drift=`
+    cfg["serve"]["drift"]["reference"] = str(path.parent / "no_drift_reference.json")
     cfg["serve"].update(serve)
     path.write_text(yaml.safe_dump(cfg))
     return path

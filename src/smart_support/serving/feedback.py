@@ -109,7 +109,9 @@ class Corrections:
             total = _scalar(conn, "SELECT COUNT(*) FROM tickets")
             review = _scalar(conn, "SELECT COUNT(*) FROM tickets WHERE needs_review")
             corrections = _scalar(conn, "SELECT COUNT(*) FROM corrections")
-            shares = _category_shares(conn, now - QUALITY_WINDOW_S, self._db.is_postgres)
+            # from the start of the hour a day ago: every replica reports the same buckets
+            since = (now - QUALITY_WINDOW_S) // QUALITY_BUCKET_S * QUALITY_BUCKET_S
+            shares = _category_shares(conn, since, self._db.is_postgres)
         corrected = sum(g.n for g in groups)
         urgency = [g for g in groups if g.urgency_level is not None]
         return {
