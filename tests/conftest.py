@@ -88,6 +88,11 @@ def store_url(request, tmp_path: Path) -> str:
     return database.url
 
 
+# As the session found it: a session-scoped fixture runs before a test's autouse fixture,
+# so what a test sees on entry may already be another test's leak.
+_REGISTRY_ENV = os.environ.get("MLFLOW_REGISTRY_URI")
+
+
 @pytest.fixture(autouse=True)
 def _mlflow_registry_uri_stays_in_its_test():
     """mlflow.set_registry_uri(uri) (the stages' `configure`) sets a process-wide registry and
@@ -95,10 +100,9 @@ def _mlflow_registry_uri_stays_in_its_test():
     test's registry (a database dropped after it) would leak into the next test."""
     import mlflow
 
-    before = os.environ.get("MLFLOW_REGISTRY_URI")
     yield
     mlflow.set_registry_uri(None)  # the registry follows the tracking URI again
-    if before is None:
+    if _REGISTRY_ENV is None:
         os.environ.pop("MLFLOW_REGISTRY_URI", None)
     else:
-        os.environ["MLFLOW_REGISTRY_URI"] = before
+        os.environ["MLFLOW_REGISTRY_URI"] = _REGISTRY_ENV

@@ -18,7 +18,6 @@ from tests.helpers import fit
 def import_tiny_models(tracking: dict[str, Any], splits: dict[str, Any]) -> dict[str, Any]:
     """M2 as champion, M1 as fallback: trained, logged, registered, imported."""
     mlflow.set_tracking_uri(tracking["tracking_uri"])
-    mlflow.set_registry_uri(tracking["tracking_uri"])  # not a registry an earlier test set
     mlflow.set_experiment("serving-tests")
     example = splits["test"].frame[["subject", "body"]].head(2)
     runs, candidates = {}, {}
@@ -33,5 +32,4 @@ def import_tiny_models(tracking: dict[str, Any], splits: dict[str, Any]) -> dict
     register_models(MlflowClient(), tracking, runs, candidates)
     imported = import_registered(tracking)
     mlflow.set_tracking_uri(None)
-    mlflow.set_registry_uri(None)
     return imported
