@@ -20,19 +20,35 @@ def tiny_m1(tiny_splits):
 
 
 def test_the_threshold_is_the_chosen_quantile_of_validation_similarities(tiny_splits) -> None:
-    gate = NoveltyGate(quantile=0.1).fit(tiny_splits["train"].texts)
-    gate.calibrate(tiny_splits["val"].texts)
-    sims = gate.similarity(tiny_splits["val"].texts)
+    # The tiny validation tickets repeat training tickets (cosine 1.0); their first halves and
+    # a recipe spread the similarities so that the quantile matters.
+    val = tiny_splits["val"].texts
+    calibration = [*val, *(text[: len(text) // 2] for text in val), RECIPE]
+    gate = NoveltyGate(quantile=0.1).fit(tiny_splits["train"].texts).calibrate(calibration)
+    sims = gate.similarity(calibration)
     assert gate.threshold == pytest.approx(np.quantile(sims, 0.1))
-    assert 0.85 <= gate.familiar(sims).mean() < 1.0
+    assert 0.85 <= gate.familiar(calibration).mean() < 0.95
+
+
+def test_the_screened_decision_is_the_full_scan_decision(tiny_splits) -> None:
+    """`familiar` stops early; it must still decide exactly as comparing every ticket would,
+    on both sides of the threshold."""
+    gate = NoveltyGate(quantile=0.0, margin=1.0).fit(tiny_splits["train"].texts)
+    texts = [RECIPE, GIBBERISH, *tiny_splits["val"].texts, *tiny_splits["test"].texts]
+    sims = gate.similarity(texts)
+    for threshold in np.quantile(sims, [0.05, 0.3, 0.7, 0.95]):
+        gate.threshold = float(threshold)
+        expected = gate.similar_enough(sims)
+        assert 0 < expected.sum() < len(texts)
+        assert gate.familiar(texts).tolist() == expected.tolist()
 
 
 def test_a_recipe_and_gibberish_are_unfamiliar_tickets_are_not(tiny_m1, tiny_splits) -> None:
     test_texts = tiny_splits["test"].texts
     prediction = tiny_m1.predict([RECIPE, GIBBERISH, *test_texts])
-    assert prediction.familiar is not None and prediction.similarity is not None
+    assert prediction.familiar is not None
     assert not prediction.familiar[0] and not prediction.familiar[1]
-    assert prediction.similarity[0] < tiny_m1.novelty.threshold
+    assert tiny_m1.novelty.similarity([RECIPE])[0] < tiny_m1.novelty.threshold
     assert prediction.familiar[2:].mean() > 0.9
     review = needs_review(prediction.confidences, prediction.familiar, 0.0)
     assert review[:2].all() and review[2:].mean() < 0.1

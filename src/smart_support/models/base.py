@@ -16,9 +16,7 @@ class Prediction:
     confidences: np.ndarray  # max class probability, shape (n,)
     urgency: np.ndarray  # urgency score S in [0, 1], shape (n,)
     probabilities: np.ndarray  # shape (n, len(labels))
-    # Cosine to the nearest training ticket and whether that is close enough (NoveltyGate);
-    # None for a model without the check.
-    similarity: np.ndarray | None = None
+    # Whether the nearest training ticket is close enough (NoveltyGate); None without the check.
     familiar: np.ndarray | None = None
 
 

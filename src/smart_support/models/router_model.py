@@ -146,12 +146,10 @@ class RouterModel:
         urgency = self.calibrator.transform(self.raw_urgency(texts, embeddings))
         # Models pickled before the novelty check existed have no `novelty`: no check.
         novelty = getattr(self, "novelty", None)
-        similarity = novelty.similarity(texts) if novelty is not None else None
         return Prediction(
             categories=[self.labels[i] for i in best],
             confidences=proba[np.arange(len(best)), best],
             urgency=urgency,
             probabilities=proba,
-            similarity=similarity,
-            familiar=novelty.familiar(similarity) if novelty is not None else None,
+            familiar=novelty.familiar(texts) if novelty is not None else None,
         )
