@@ -1,7 +1,7 @@
 """Compare routing-model options side by side: validation, test and the behavioural suite.
 
     python -m benchmarks.routing_options --labels three_way --options m1 m2 m3
-    python -m benchmarks.routing_options --labels seed --options m2
+    python -m benchmarks.routing_options --labels seed --options m2 --near-copy 0.6
     python -m benchmarks.routing_options --options m2 --set models.m3.prototypes.weight=0.3 \
         --embedding-cache /tmp/routing-options-vectors      # the zero-shot prior (issue 11)
     python -m benchmarks.routing_options --options m2 --latency 100 \
@@ -24,6 +24,7 @@ from smart_support.data.prepare import prepare_tickets
 from smart_support.data.sources import load_tickets
 from smart_support.evaluation.behaviour import load_suite, score_suite
 from smart_support.evaluation.evaluate import evaluate_model, latency_ms_per_ticket
+from smart_support.evaluation.metrics import near_copy_metrics
 from smart_support.models.training import SplitData, train_milestone
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,6 +77,7 @@ def run_option(
     splits: dict[str, SplitData],
     overrides: list[str],
     latency_tickets: int = 0,
+    near_copy: float = 0.0,
 ) -> dict[str, Any]:
     cfg = compose_config(
         [f"model@models.m3={option}", "tune.n_trials=0", f"labels={labels}", *overrides]
@@ -94,13 +96,20 @@ def run_option(
     seconds = time.perf_counter() - start
     out: dict[str, Any] = {"option": option, "overrides": overrides, "train_s": round(seconds, 1)}
     for part in ("val", "test"):
-        m = evaluate_model(model, splits[part], 0.8).metrics
+        evaluation = evaluate_model(model, splits[part], 0.8)
+        m = evaluation.metrics
         out[part] = {
             k: round(m[k], 4)
             for k in ("macro_f1", "macro_f1_en", "macro_f1_de", "accuracy")
             if k in m
         }
         out[part].update({k: round(v, 3) for k, v in m.items() if k.startswith("f1_")})
+        if near_copy > 0 and model.novelty is not None:  # its cosine to the nearest train ticket
+            sim = model.novelty.similarity(splits[part].texts)[splits[part].labelled]
+            near = near_copy_metrics(
+                evaluation.y_true, evaluation.y_pred, model.labels, sim, near_copy
+            )
+            out[part].update({k: round(v, 4) for k, v in near.items()})
     for part in ("dev", "holdout"):
         beh = score_suite(model, load_suite(ROOT / "behaviour" / f"{part}.yaml")).metrics
         out[f"beh_{part}"] = {k: round(v, 3) for k, v in beh.items() if k.count("_") <= 1}
@@ -127,6 +136,13 @@ def main() -> None:
     parser.add_argument(
         "--latency", type=int, default=0, help="also time predict on this many test tickets"
     )
+    parser.add_argument(
+        "--near-copy",
+        type=float,
+        default=0.0,
+        help="also score val/test tickets with a near copy in train (char 3-5-gram cosine "
+        ">= this, the novelty check's vectors) apart from the rest, e.g. 0.6",
+    )
     args = parser.parse_args()
     splits = _splits(args.labels, args.data)
     embedded = None
@@ -137,7 +153,12 @@ def main() -> None:
                 splits, compose_config([]), args.embedding_cache
             )
             use = embedded
-        print(json.dumps(run_option(option, args.labels, use, args.set, args.latency)), flush=True)
+        print(
+            json.dumps(
+                run_option(option, args.labels, use, args.set, args.latency, args.near_copy)
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Stage `register`: every milestone versioned; the best on validation that passes the
-behavioural floor → `smart-support-router@champion` (if better); M1 → @fallback.
+behavioural floor (the cheapest within `register.margin` of it) → `smart-support-router@champion`
+(if better); M1 → @fallback.
 
 Reads the train runs (validation metrics) and the behavioural dev scores, never the test split.
 """
@@ -30,7 +31,8 @@ def main() -> int:
         runs[m] = json.loads((Path(cfg.paths.models) / m / "run.json").read_text())
         behaviour = json.loads((Path(cfg.paths.reports) / "behaviour" / f"{m}.json").read_text())
         candidates[m] = candidate_from(m, runs[m], behaviour["dev"], float(cfg.behaviour.floor_mft))
-    decision = register_models(MlflowClient(), tracking, runs, candidates)
+    margin = float(cfg.register.margin)
+    decision = register_models(MlflowClient(), tracking, runs, candidates, margin)
     write_json(Path(cfg.paths.reports) / "register.json", decision)
     print(json.dumps(decision, indent=2))
     return 0

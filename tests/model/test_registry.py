@@ -48,6 +48,15 @@ def test_best_milestone_prefers_the_earlier_one_on_a_tie() -> None:
     assert best_milestone(candidates) == "m1"
 
 
+def test_a_later_milestone_must_beat_an_earlier_one_by_more_than_the_margin() -> None:
+    candidates = {"m1": cand("m1", 0.85), "m2": cand("m2", 0.910), "m3": cand("m3", 0.914)}
+    assert best_milestone(candidates, margin=0.005) == "m2"
+    assert best_milestone(candidates, margin=0.0) == "m3"
+    assert best_milestone({**candidates, "m3": cand("m3", 0.916)}, margin=0.005) == "m3"
+    below = {**candidates, "m2": cand("m2", 0.910, floor=False)}
+    assert best_milestone(below, margin=0.005) == "m3"
+
+
 def test_best_milestone_skips_those_below_the_behavioural_floor() -> None:
     candidates = {"m1": cand("m1", 0.8), "m2": cand("m2", 0.9, floor=False)}
     assert best_milestone(candidates) == "m1"
@@ -118,6 +127,7 @@ def test_the_register_stage_never_reads_test_metrics(tmp_path, runs, monkeypatch
         "milestones": ["m1", "m2"],
         "paths": {"models": "models", "reports": "reports"},
         "behaviour": {"floor_mft": 0.9},
+        "register": {"margin": 0.005},
         "tracking": {**TRACKING, "tracking_uri": mlflow.get_tracking_uri(), "experiment": "t"},
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))

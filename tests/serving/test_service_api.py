@@ -151,7 +151,7 @@ def test_health_names_the_models_and_the_breaker(client) -> None:
     assert health["dedup_encoder"] == {  # as configured in conf/serve
         "model": "packaged:all-MiniLM-L6-v2",
         "backend": "onnx-int8",
-        "max_seq_length": 32,
+        "max_seq_length": 64,
     }
 
 

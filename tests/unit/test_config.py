@@ -79,3 +79,17 @@ def test_an_edit_in_conf_is_reported_by_its_key(tmp_path: Path) -> None:
     tune = conf / "tune" / "default.yaml"
     tune.write_text(tune.read_text().replace("n_trials: 6", "n_trials: 7"))
     assert params_drift(params, conf) == ["tune.n_trials"]
+
+
+def test_the_champions_prior_reads_the_vectors_dedup_computes() -> None:
+    """conf/serve's dedup encoder and M2's prior encoder are one (model, length, backend), so
+    the service embeds each ticket once (serving/model_router.same_encoder)."""
+    from smart_support.features.embeddings import dedup_encoder_model
+    from smart_support.serving.settings import ServeSettings
+
+    cfg = compose_config()
+    prior = to_dict(cfg.models.m2.prototypes.embedding)
+    dedup = ServeSettings.from_config(cfg.serve).dedup
+    assert cfg.models.m2.prototypes.weight > 0
+    served = (dedup_encoder_model(dedup.finetuned), dedup.max_seq_length, dedup.backend)
+    assert (prior["model"], prior["max_seq_length"], prior["backend"]) == served

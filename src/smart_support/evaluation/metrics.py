@@ -38,6 +38,31 @@ def classification_metrics(
     return out
 
 
+def near_copy_metrics(
+    y_true: Sequence[str],
+    y_pred: Sequence[str],
+    labels: Sequence[str],
+    similarity: Sequence[float],
+    threshold: float,
+) -> dict[str, float]:
+    """Macro-F1 of the tickets with a near copy in the training data (cosine to the nearest
+    training ticket >= `threshold`: a random split of near-paraphrases puts copies on both
+    sides) and of the rest, with the near-copy share."""
+    true, pred = np.asarray(y_true), np.asarray(y_pred)
+    near = np.asarray(similarity, dtype=float) >= threshold
+    if len(near) != len(true):
+        raise ValueError(f"{len(near)} similarities for {len(true)} tickets")
+    out = {"near_copy_share": float(near.mean()) if len(near) else 0.0}
+    for name, mask in (("near", near), ("far", ~near)):
+        if mask.any():
+            out[f"macro_f1_{name}"] = float(
+                f1_score(
+                    true[mask], pred[mask], labels=list(labels), average="macro", zero_division=0
+                )
+            )
+    return out
+
+
 def _precision_recall(alert: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
     hits = float((alert & positive).sum())
     return hits / max(float(alert.sum()), 1.0), hits / max(float(positive.sum()), 1.0)

@@ -56,25 +56,23 @@ class RouterModel:
 
     @property
     def needs_embeddings(self) -> bool:
-        prior = getattr(self, "prior", None)  # models pickled before it existed have none
-        return self.uses_embeddings or self.urgency_uses_embeddings or prior is not None
+        return self.uses_embeddings or self.urgency_uses_embeddings or self.prior is not None
 
     def probabilities(self, texts: Sequence[str], embeddings: np.ndarray | None) -> np.ndarray:
         """Class probabilities (columns in `labels` order), the prior blended in if any."""
         proba = np.asarray(self.classifier.predict_proba(self.classifier_input(texts, embeddings)))
-        prior = getattr(self, "prior", None)
-        if prior is None:
+        if self.prior is None:
             return proba
         if embeddings is None:
             embeddings = self.embed(texts)
-        return prior.blend(proba, embeddings)
+        return self.prior.blend(proba, embeddings)
 
     def classifier_input(self, texts: Sequence[str], embeddings: np.ndarray | None) -> Any:
         if not self.uses_embeddings:
             return np.asarray(texts, dtype=object)
         if embeddings is None:
             raise ValueError(f"{self.name} classifies sentence embeddings; none were given")
-        if getattr(self, "stacks_text", False):
+        if self.stacks_text:
             return stack_text_and_vectors(texts, embeddings)
         return embeddings
 
@@ -140,16 +138,11 @@ class RouterModel:
         if self.needs_embeddings and embeddings is None:
             embeddings = self.embed(texts)
         proba = self.probabilities(texts, embeddings)
-        # Models pickled before the decision rule existed have no `decision`: argmax.
-        decision = getattr(self, "decision", None)
-        best = decision.choose(proba) if decision is not None else proba.argmax(axis=1)
-        urgency = self.calibrator.transform(self.raw_urgency(texts, embeddings))
-        # Models pickled before the novelty check existed have no `novelty`: no check.
-        novelty = getattr(self, "novelty", None)
+        best = self.decision.choose(proba)
         return Prediction(
             categories=[self.labels[i] for i in best],
             confidences=proba[np.arange(len(best)), best],
-            urgency=urgency,
+            urgency=self.calibrator.transform(self.raw_urgency(texts, embeddings)),
             probabilities=proba,
-            familiar=novelty.familiar(texts) if novelty is not None else None,
+            familiar=None if self.novelty is None else self.novelty.familiar(texts),
         )

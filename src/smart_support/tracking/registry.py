@@ -38,12 +38,13 @@ class Candidate:
     floor_passed: bool
 
 
-def best_milestone(candidates: Mapping[str, Candidate]) -> str:
+def best_milestone(candidates: Mapping[str, Candidate], margin: float = 0.0) -> str:
     """Highest validation macro-F1 among those that pass the behavioural floor (all of them
-    when none passes); ties: the earlier, cheaper milestone."""
+    when none passes); the earliest (cheapest to serve) milestone within `margin` of it wins."""
     order = sorted(candidates)
     pool = [m for m in order if candidates[m].floor_passed] or order
-    return max(pool, key=lambda m: (candidates[m].val_macro_f1, -order.index(m)))
+    top = max(candidates[m].val_macro_f1 for m in pool)
+    return next(m for m in pool if candidates[m].val_macro_f1 >= top - margin)
 
 
 def should_promote(candidate: Candidate, current: Champion | None) -> bool:
@@ -93,12 +94,13 @@ def register_models(
     tracking: Mapping[str, Any],
     runs: Mapping[str, Mapping[str, Any]],
     candidates: Mapping[str, Candidate],
+    margin: float = 0.0,
 ) -> dict[str, Any]:
     """Register every milestone (alias = its name), move @champion to the best one on
-    validation that passes the behavioural floor when it beats the current champion, and
-    @fallback to the fallback milestone (M1)."""
+    validation that passes the behavioural floor (`best_milestone`) when it beats the current
+    champion, and @fallback to the fallback milestone (M1)."""
     name = str(tracking["registered_model"])
-    best = best_milestone(candidates)
+    best = best_milestone(candidates, margin)
     before = current_alias(client, name, tracking["champion_alias"])
     versions: dict[str, str] = {}
     for milestone in sorted(candidates):
@@ -121,6 +123,7 @@ def register_models(
     return {
         "registered_model": name,
         "chosen_on": "validation macro-F1; behavioural floor on the suite's dev part",
+        "margin": margin,
         "best_milestone": best,
         "best_val_macro_f1": candidates[best].val_macro_f1,
         "promoted": promoted,
