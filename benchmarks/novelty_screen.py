@@ -70,7 +70,7 @@ def main() -> None:
             "screened": percentiles(screened),
         }
         print(name, report[name], flush=True)
-    write_json("novelty_screen", report)
+    write_json("novelty_screen.json", report)
 
 
 if __name__ == "__main__":

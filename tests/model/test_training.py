@@ -74,13 +74,3 @@ def test_decision_rule_is_fitted_on_validation_and_used_by_predict(
     prediction = model.predict(tiny_splits["test"].texts)
     chosen = model.decision.choose(prediction.probabilities)
     assert prediction.categories == [model.labels[i] for i in chosen]
-
-
-def test_models_pickled_before_the_decision_rule_still_predict(tiny_m2) -> None:
-    import copy
-
-    old = copy.deepcopy(tiny_m2)
-    del old.decision  # what unpickling a model saved by the previous code gives
-    texts = ["refund my invoice please", "the server is down"]
-    prediction = old.predict(texts)
-    assert prediction.categories == [old.labels[i] for i in prediction.probabilities.argmax(1)]
