@@ -197,6 +197,8 @@ def server_params(tmp: Path, cooldown_s: float, root: Path = ROOT) -> Path:
     params = load_params(root)
     params["serve"]["store"]["path"] = str(tmp / "state.db")
     params["serve"]["breaker"]["cooldown_s"] = cooldown_s
+    # The service's capacity, not the per-client rate limit (50/s: every request past it a 429).
+    params["serve"]["limits"].update(rate_per_s=100_000, burst=100_000)
     path = tmp / "params.yaml"
     path.write_text(yaml.safe_dump(params, allow_unicode=True))
     return path
