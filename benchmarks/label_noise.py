@@ -137,19 +137,9 @@ def duplicate_groups(frame: pd.DataFrame, lang: str, threshold: float) -> dict[s
 
 def train_option(option: str, splits: dict[str, Any]) -> Any:
     """`option` trained as the harness trains it (default hyper-parameters)."""
-    from smart_support.config import compose_config, to_dict
-    from smart_support.models.training import train_milestone
+    from tests.helpers import fit
 
-    params = to_dict(compose_config([f"model@models.m3={option}", "tune.n_trials=0"]))
-    return train_milestone(
-        params["models"]["m3"],
-        params["tune"],
-        "three_way",
-        splits["train"],
-        splits["val"],
-        42,
-        params["urgency_alert"],
-    ).model
+    return fit(option, splits, slot="m3")
 
 
 def model_errors(
