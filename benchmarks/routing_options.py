@@ -150,7 +150,7 @@ def main() -> None:
         use = splits
         if _needs_vectors(option, args.set):
             embedded = embedded or _with_embeddings(
-                splits, compose_config([]), args.embedding_cache
+                splits, compose_config(args.set), args.embedding_cache
             )
             use = embedded
         print(

@@ -5,7 +5,10 @@ Positive pairs come from the training split only, in every configured language:
 - `ticket_answer`: a ticket with the start of the agent's answer (the problem restated),
 - `near_duplicate`: two tickets of different source files (the dataset's versions) whose
   word TF-IDF cosine lies in a band (paraphrases, not copies),
-- `queue_tags`: two tickets of one language with the same queue and the same first tags.
+- `queue_tags`: two tickets of one language with the same queue and the same first tags,
+- `paraphrase_groups`: two reports of one incident by different customers, from a hand-written
+  file (`knowledge/outage_reports.yaml`): the knowledge the dataset lacks, since none of its
+  tickets retell another's problem in other words.
 MultipleNegativesRankingLoss treats the other positives of a batch as negatives, so unrelated
 tickets are pushed apart while each pair is pulled together. The result is saved as a
 sentence-transformers directory, which the ONNX encoder exports exactly as the packaged one.
@@ -13,6 +16,7 @@ sentence-transformers directory, which the ONNX encoder exports exactly as the p
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -23,12 +27,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from smart_support.text import clean_text, ticket_text
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("subject_body", "ticket_answer", "near_duplicate", "queue_tags")
+SOURCES = ("subject_body", "ticket_answer", "near_duplicate", "queue_tags", "paraphrase_groups")
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class PairSettings:
     ticket_answer: int = 1000
     near_duplicate: int = 500
     queue_tags: int = 0
+    paraphrase_groups: int = 0
+    paraphrase_file: str = "knowledge/outage_reports.yaml"
     near_duplicate_band: tuple[float, float] = (0.45, 0.95)  # word TF-IDF cosine
     answer_chars: int = 400
     languages: tuple[str, ...] = ("en", "de")
@@ -67,14 +74,18 @@ def training_rows(raw: pd.DataFrame, train: pd.DataFrame, languages: Sequence[st
     return rows.drop_duplicates("text").reset_index(drop=True)
 
 
+Pair = tuple[str, str, str]  # anchor, positive, group (pairs of one group never share a batch)
+
+
 def mine_pairs(rows: pd.DataFrame, settings: PairSettings, seed: int) -> pd.DataFrame:
-    """(anchor, positive, source) pairs, at most the configured number per source."""
+    """(anchor, positive, group, source) pairs, at most the configured number per source."""
     rng = np.random.default_rng(seed)
-    miners: dict[str, Callable[[pd.DataFrame, PairSettings], list[tuple[str, str]]]] = {
+    miners: dict[str, Callable[[pd.DataFrame, PairSettings], list[Pair]]] = {
         "subject_body": _subject_body,
         "ticket_answer": _ticket_answer,
         "near_duplicate": _near_duplicates,
         "queue_tags": _queue_tags,
+        "paraphrase_groups": _paraphrase_groups,
     }
     frames = []
     for source in SOURCES:
@@ -85,25 +96,28 @@ def mine_pairs(rows: pd.DataFrame, settings: PairSettings, seed: int) -> pd.Data
         if len(pairs) > wanted:
             pairs = [pairs[i] for i in rng.choice(len(pairs), wanted, replace=False)]
         log.info("%s: %d pairs", source, len(pairs))
-        frames.append(pd.DataFrame(pairs, columns=["anchor", "positive"]).assign(source=source))
+        columns = ["anchor", "positive", "group"]
+        frames.append(pd.DataFrame(pairs, columns=columns).assign(source=source))
     pairs = pd.concat(frames, ignore_index=True)
     return pairs.iloc[rng.permutation(len(pairs))].reset_index(drop=True)
 
 
-def _subject_body(rows: pd.DataFrame, settings: PairSettings) -> list[tuple[str, str]]:
+def _subject_body(rows: pd.DataFrame, settings: PairSettings) -> list[Pair]:
     subjects = [clean_text(s) for s in rows["subject"]]
     bodies = [clean_text(b) for b in rows["body"]]
-    return [(s, b) for s, b in zip(subjects, bodies, strict=True) if len(s) >= 8 and len(b) >= 20]
+    return [
+        (s, b, b) for s, b in zip(subjects, bodies, strict=True) if len(s) >= 8 and len(b) >= 20
+    ]
 
 
-def _ticket_answer(rows: pd.DataFrame, settings: PairSettings) -> list[tuple[str, str]]:
+def _ticket_answer(rows: pd.DataFrame, settings: PairSettings) -> list[Pair]:
     if "answer" not in rows:
         return []
     answers = [clean_text(a)[: settings.answer_chars] for a in rows["answer"]]
-    return [(t, a) for t, a in zip(rows["text"], answers, strict=True) if len(a) >= 20]
+    return [(t, a, t) for t, a in zip(rows["text"], answers, strict=True) if len(a) >= 20]
 
 
-def _near_duplicates(rows: pd.DataFrame, settings: PairSettings) -> list[tuple[str, str]]:
+def _near_duplicates(rows: pd.DataFrame, settings: PairSettings) -> list[Pair]:
     """Each ticket's most similar ticket from another source file, inside the cosine band."""
     if "source_file" not in rows:
         return []
@@ -122,20 +136,58 @@ def _near_duplicates(rows: pd.DataFrame, settings: PairSettings) -> list[tuple[s
             j = int(np.argmax(row))
             if low <= row[j] < high and (min(i, j), max(i, j)) not in seen:
                 seen.add((min(i, j), max(i, j)))
-                pairs.append((texts[i], texts[j]))
+                pairs.append((texts[i], texts[j], texts[i]))
     return pairs
 
 
-def _queue_tags(rows: pd.DataFrame, settings: PairSettings) -> list[tuple[str, str]]:
+def _queue_tags(rows: pd.DataFrame, settings: PairSettings) -> list[Pair]:
     """Consecutive tickets of one (language, queue, first two tags) group."""
     if not {"tag_1", "tag_2", "queue"} <= set(rows):
         return []
     keys = rows[["language", "queue", "tag_1", "tag_2"]].astype(str).agg("|".join, axis=1)
-    pairs: list[tuple[str, str]] = []
-    for _, group in rows.groupby(keys):
+    pairs: list[Pair] = []
+    for key, group in rows.groupby(keys):
         texts = group["text"].tolist()
-        pairs.extend(zip(texts[::2], texts[1::2], strict=False))
+        pairs.extend((a, b, f"{key}|{a}") for a, b in zip(texts[::2], texts[1::2], strict=False))
     return pairs
+
+
+def _paraphrase_groups(rows: pd.DataFrame, settings: PairSettings) -> list[Pair]:
+    """Every two reports of one hand-written incident group (in the configured languages)."""
+    path = Path(settings.paraphrase_file)
+    try:
+        groups = yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError) as error:
+        raise ValueError(f"{path}: cannot read the paraphrase groups ({error})") from error
+    pairs: list[Pair] = []
+    for name, spec in groups.items():
+        if spec["language"] not in settings.languages:
+            continue
+        texts = [ticket_text(t["subject"], t["body"]) for t in spec["tickets"]]
+        pairs.extend((a, b, str(name)) for a, b in itertools.combinations(texts, 2))
+    return pairs
+
+
+def class_pairs(texts: Sequence[str], labels: Sequence[str], pairs: int, seed: int) -> pd.DataFrame:
+    """SetFit-style (anchor, positive, label) pairs from labelled tickets: half of one class
+    (label 1.0), half of two different classes (0.0), anchors drawn evenly over the classes."""
+    rng = np.random.default_rng(seed)
+    by_class = pd.Series(range(len(labels))).groupby(np.asarray(labels)).agg(list).to_dict()
+    classes = sorted(by_class)
+    rows = []
+    for i in range(pairs):
+        own = classes[i % len(classes)]
+        anchor = int(rng.choice(by_class[own]))
+        same = i % 2 == 0
+        other = (
+            own
+            if same
+            else classes[(classes.index(own) + rng.integers(1, len(classes))) % len(classes)]
+        )
+        partner = int(rng.choice(by_class[other]))
+        if partner != anchor:
+            rows.append((texts[anchor], texts[partner], 1.0 if same else 0.0))
+    return pd.DataFrame(rows, columns=["anchor", "positive", "label"])
 
 
 def fine_tune(
@@ -145,18 +197,26 @@ def fine_tune(
     settings: TrainSettings,
     on_step: Callable[[int, float], None] | None = None,
 ) -> dict[str, Any]:
-    """Train on (anchor, positive) pairs with in-batch negatives; save to `out_dir`."""
+    """Train on pairs; save to `out_dir`. Pairs with a `label` column (1.0 same, 0.0 different)
+    train CosineSimilarityLoss, which has explicit negatives (SetFit); without one, each pair is
+    a positive and MultipleNegativesRankingLoss takes the batch's other pairs as negatives."""
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.losses import (
+        CosineSimilarityLoss,
+        MultipleNegativesRankingLoss,
+    )
 
     torch.manual_seed(settings.seed)
     if settings.threads > 0:
         torch.set_num_threads(settings.threads)
     model = SentenceTransformer(str(base_model_dir), device="cpu")
     model.max_seq_length = settings.max_seq_length
-    loss_fn = MultipleNegativesRankingLoss(model)
-    batches = _batches(pairs, settings.batch_size, settings.epochs, settings.seed)
+    labelled = "label" in pairs
+    loss_fn = CosineSimilarityLoss(model) if labelled else MultipleNegativesRankingLoss(model)
+    batches = (_labelled_batches if labelled else _batches)(
+        pairs, settings.batch_size, settings.epochs, settings.seed
+    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate)
     warmup = max(1, int(settings.warmup_ratio * len(batches)))
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -165,9 +225,10 @@ def fine_tune(
     model.train()
     start, losses = time.process_time(), []
     wall = time.perf_counter()
-    for step, (anchors, positives) in enumerate(batches):
+    for step, (anchors, positives, targets) in enumerate(batches):
         features = [_to_features(model, anchors), _to_features(model, positives)]
-        loss = loss_fn(features, torch.empty(0))
+        labels = torch.tensor(targets, dtype=torch.float32) if labelled else torch.empty(0)
+        loss = loss_fn(features, labels)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -197,28 +258,44 @@ def _to_features(model: Any, texts: list[str]) -> dict[str, Any]:
     return dict(model.preprocess(texts))
 
 
-def _batches(
-    pairs: pd.DataFrame, batch_size: int, epochs: int, seed: int
-) -> list[tuple[list[str], list[str]]]:
-    """Shuffled batches in which no text appears twice (a repeat would be a false negative)."""
+Batch = tuple[list[str], list[str], list[float]]  # anchors, partners, targets (MNRL: none)
+
+
+def _batches(pairs: pd.DataFrame, batch_size: int, epochs: int, seed: int) -> list[Batch]:
+    """Shuffled batches in which no text and no group appears twice (two reports of one
+    incident in a batch would be each other's false negatives). A pair that would repeat one
+    is skipped in this epoch."""
     rng = np.random.default_rng(seed)
-    out = []
+    out: list[Batch] = []
     for _ in range(epochs):
         batch_a: list[str] = []
         batch_p: list[str] = []
         used: set[str] = set()
         for i in rng.permutation(len(pairs)):
             anchor, positive = pairs.at[i, "anchor"], pairs.at[i, "positive"]
-            if anchor in used or positive in used:
+            group = "group:" + str(pairs.at[i, "group"])
+            if anchor in used or positive in used or group in used:
                 continue
             batch_a.append(anchor)
             batch_p.append(positive)
-            used.update((anchor, positive))
+            used.update((anchor, positive, group))
             if len(batch_a) == batch_size:
-                out.append((batch_a, batch_p))
+                out.append((batch_a, batch_p, []))
                 batch_a, batch_p, used = [], [], set()
         if len(batch_a) > 1:
-            out.append((batch_a, batch_p))
+            out.append((batch_a, batch_p, []))
+    return out
+
+
+def _labelled_batches(pairs: pd.DataFrame, batch_size: int, epochs: int, seed: int) -> list[Batch]:
+    """Shuffled batches of (anchors, partners, labels): every pair carries its own target."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(epochs):
+        order = rng.permutation(len(pairs))
+        for start in range(0, len(order), batch_size):
+            rows = pairs.iloc[order[start : start + batch_size]]
+            out.append((rows["anchor"].tolist(), rows["positive"].tolist(), rows["label"].tolist()))
     return out
 
 
