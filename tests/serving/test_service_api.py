@@ -153,6 +153,14 @@ def test_health_names_the_models_and_the_breaker(client) -> None:
         "backend": "onnx-int8",
         "max_seq_length": 64,
     }
+    # the rule as configured in conf/serve
+    assert health["dedup_rule"] == {
+        "rule": "link",
+        "threshold": 0.85,
+        "min_matches": 3,
+        "incident_after": 9,
+        "window_s": 300.0,
+    }
 
 
 def test_resolving_frees_the_agent(client) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -74,6 +75,18 @@ class TicketLedger:
         self._window = window
         self.agents = tuple(agents)
         self.min_affinity = min_affinity
+
+    @property
+    def dedup_rule(self) -> dict[str, Any]:
+        """The dedup grouping rule this process runs (conf/serve `dedup`), for /health."""
+        dedup = self._window.settings
+        return {
+            "rule": dedup.rule,
+            "threshold": dedup.threshold,
+            "min_matches": dedup.min_matches,
+            "incident_after": dedup.incident_after,
+            "window_s": dedup.window_s,
+        }
 
     def record_routing(
         self, tickets: Sequence[NewTicket], messages_for: MessagesFor | None = None

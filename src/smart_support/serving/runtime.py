@@ -207,6 +207,7 @@ class Runtime:
             "models": classifier.get("models", {}),
             "breaker": classifier.get("breaker", {}),
             "dedup_encoder": classifier.get("dedup_encoder", {}),
+            "dedup_rule": self.store.ledger.dedup_rule,
             "uptime_s": round(self.clock.now() - self.started_at, 1),
             "drift": self.drift.status() if self.drift else {"status": "disabled"},
         }
