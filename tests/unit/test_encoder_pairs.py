@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from smart_support.features.encoder_finetune import PairSettings, _batches, mine_pairs
+from smart_support.features.encoder_finetune import PairSettings, _batches, class_pairs, mine_pairs
 from smart_support.text import ticket_text
 
 OFF = {"subject_body": 0, "ticket_answer": 0, "near_duplicate": 0, "queue_tags": 0}
@@ -82,3 +82,18 @@ def test_a_batch_holds_no_group_and_no_text_twice():
         seen = [by_anchor[a + "|" + p] for a, p in zip(anchors, positives, strict=True)]
         assert len(set(seen)) == len(seen)
     assert max(len(a) for a, _, _ in batches) == 4
+
+
+def test_class_pairs_are_half_same_department_half_different_with_the_right_targets():
+    labels = ["Billing"] * 30 + ["Legal"] * 5 + ["Technical"] * 65
+    texts = [f"{label} ticket {i}" for i, label in enumerate(labels)]
+    department = dict(zip(texts, labels, strict=True))
+
+    pairs = class_pairs(texts, labels, pairs=300, seed=0)
+
+    same = pairs["anchor"].map(department) == pairs["positive"].map(department)
+    assert (pairs["label"] == same.astype(float)).all()
+    assert abs(same.mean() - 0.5) < 0.05
+    assert (pairs["anchor"] != pairs["positive"]).all()
+    anchors = pairs["anchor"].map(department).value_counts()
+    assert anchors.min() >= 0.3 * len(pairs) - 5  # the rare department anchors a third too
