@@ -73,6 +73,10 @@ def write_params(path: Path, store: Path, **serve: Any) -> Path:
     return path
 
 
+# Limits high enough that a test measures the API, not the rate limit (test_exposure_e2e's
+# limit test drives the limits): at 100+ requests/s the default 50/s (burst 100) would 429.
+NO_RATE_LIMIT = {"rate_per_s": 1000, "burst": 1000}
+
 # Drift settings of the session's service: a small window, so a test can shift it.
 DRIFT = {"window": 60, "min_tickets": 30, "evaluate_every": 10}
 

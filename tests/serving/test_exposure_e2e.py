@@ -14,7 +14,13 @@ import httpx
 import pytest
 
 from tests.local_server import LocalServer
-from tests.serving.conftest import bearer, jobs_not_done, keys_env, write_params
+from tests.serving.conftest import (
+    NO_RATE_LIMIT,
+    bearer,
+    jobs_not_done,
+    keys_env,
+    write_params,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -30,6 +36,7 @@ def test_a_hung_champion_keeps_route_fast_and_the_breaker_recovers(bento_models,
         tmp_path / "params.yaml",
         tmp_path / "state.db",
         breaker={"latency_threshold_ms": 300, "slow_calls_to_open": 3, "cooldown_s": 2.0},
+        limits=NO_RATE_LIMIT,  # 160 fast requests outrun 50/s (burst 100): measure the breaker
     )
     env = {"SMART_SUPPORT_PARAMS": str(params), "SMART_SUPPORT_FAULT_INJECTION": "1"}
     with (

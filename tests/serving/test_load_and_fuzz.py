@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks.fuzz import fuzz
 from benchmarks.loadtest import run_loadtest
-from tests.serving.conftest import KEYS
+from tests.serving.conftest import KEYS, NO_RATE_LIMIT
 
 pytestmark = pytest.mark.e2e
 
@@ -22,11 +22,8 @@ def server(request, bento_models, tmp_path_factory) -> Iterator[Any]:
     from tests.serving.conftest import keys_env, write_params
 
     root = tmp_path_factory.mktemp("load")
-    # With API keys (as in production); limits high enough that these tests measure the API,
-    # not the rate limit (test_exposure_e2e drives the limits).
-    params = write_params(
-        root / "params.yaml", root / "state.db", limits={"rate_per_s": 1000, "burst": 1000}
-    )
+    # With API keys (as in production), without the rate limit
+    params = write_params(root / "params.yaml", root / "state.db", limits=NO_RATE_LIMIT)
     env = {"SMART_SUPPORT_PARAMS": str(params), "SMART_SUPPORT_API_KEYS": keys_env()}
     if request.param == "postgresql":
         database = request.getfixturevalue("postgres_database")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.local_server import LocalServer
-from tests.serving.conftest import write_params
+from tests.serving.conftest import NO_RATE_LIMIT, write_params
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,7 @@ def ticket(i: int) -> dict[str, str]:
 
 
 def test_two_workers_keep_capacity_and_run_each_job_once(bento_models, tmp_path) -> None:
-    params = write_params(tmp_path / "params.yaml", tmp_path / "state.db")
+    params = write_params(tmp_path / "params.yaml", tmp_path / "state.db", limits=NO_RATE_LIMIT)
     env = {
         "SMART_SUPPORT_PARAMS": str(params),
         "BENTOML_CONFIG_OVERRIDES": json.dumps({"services": {"smart-support": {"workers": 2}}}),

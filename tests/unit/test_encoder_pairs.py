@@ -65,23 +65,25 @@ def test_an_unreadable_groups_file_is_named(tmp_path: Path):
 
 def test_a_batch_holds_no_group_and_no_text_twice():
     rows = [(f"a{g}{i}", f"p{g}{i}", f"g{g}") for g in range(3) for i in range(4)]
-    rows += [(f"solo{i}", f"solo-p{i}", f"solo{i}") for i in range(6)]
-    rows += [("solo0", "another positive", "x")]  # a repeated anchor: never beside itself
+    rows += [(f"solo{i}", f"solo-p{i}", None) for i in range(6)]  # pairs on their own
+    rows += [("solo0", "another positive", None)]  # a repeated anchor: never beside itself
     pairs = pd.DataFrame(rows, columns=["anchor", "positive", "group"])
+    group_of = dict(zip(pairs["anchor"] + "|" + pairs["positive"], pairs["group"], strict=True))
 
     batches = _batches(pairs, batch_size=4, epochs=3, seed=0)
 
     assert batches, "no batch was made"
+    solos_together = 0
     for anchors, positives, targets in batches:
         assert targets == []
         texts = anchors + positives
         assert len(set(texts)) == len(texts)
-        by_anchor = dict(
-            zip(pairs["anchor"] + "|" + pairs["positive"], pairs["group"], strict=True)
-        )
-        seen = [by_anchor[a + "|" + p] for a, p in zip(anchors, positives, strict=True)]
-        assert len(set(seen)) == len(seen)
+        groups = [group_of[a + "|" + p] for a, p in zip(anchors, positives, strict=True)]
+        named = [g for g in groups if not pd.isna(g)]
+        assert len(set(named)) == len(named)
+        solos_together = max(solos_together, len(groups) - len(named))
     assert max(len(a) for a, _, _ in batches) == 4
+    assert solos_together > 1  # pairs without a group are not kept apart from each other
 
 
 def test_class_pairs_are_half_same_department_half_different_with_the_right_targets():

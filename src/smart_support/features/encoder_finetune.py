@@ -74,7 +74,8 @@ def training_rows(raw: pd.DataFrame, train: pd.DataFrame, languages: Sequence[st
     return rows.drop_duplicates("text").reset_index(drop=True)
 
 
-Pair = tuple[str, str, str]  # anchor, positive, group (pairs of one group never share a batch)
+# anchor, positive, group: pairs of one group never share a batch; None for a pair on its own
+Pair = tuple[str, str, str | None]
 
 
 def mine_pairs(rows: pd.DataFrame, settings: PairSettings, seed: int) -> pd.DataFrame:
@@ -106,7 +107,7 @@ def _subject_body(rows: pd.DataFrame, settings: PairSettings) -> list[Pair]:
     subjects = [clean_text(s) for s in rows["subject"]]
     bodies = [clean_text(b) for b in rows["body"]]
     return [
-        (s, b, b) for s, b in zip(subjects, bodies, strict=True) if len(s) >= 8 and len(b) >= 20
+        (s, b, None) for s, b in zip(subjects, bodies, strict=True) if len(s) >= 8 and len(b) >= 20
     ]
 
 
@@ -114,7 +115,7 @@ def _ticket_answer(rows: pd.DataFrame, settings: PairSettings) -> list[Pair]:
     if "answer" not in rows:
         return []
     answers = [clean_text(a)[: settings.answer_chars] for a in rows["answer"]]
-    return [(t, a, t) for t, a in zip(rows["text"], answers, strict=True) if len(a) >= 20]
+    return [(t, a, None) for t, a in zip(rows["text"], answers, strict=True) if len(a) >= 20]
 
 
 def _near_duplicates(rows: pd.DataFrame, settings: PairSettings) -> list[Pair]:
@@ -136,7 +137,7 @@ def _near_duplicates(rows: pd.DataFrame, settings: PairSettings) -> list[Pair]:
             j = int(np.argmax(row))
             if low <= row[j] < high and (min(i, j), max(i, j)) not in seen:
                 seen.add((min(i, j), max(i, j)))
-                pairs.append((texts[i], texts[j], texts[i]))
+                pairs.append((texts[i], texts[j], None))
     return pairs
 
 
@@ -146,9 +147,9 @@ def _queue_tags(rows: pd.DataFrame, settings: PairSettings) -> list[Pair]:
         return []
     keys = rows[["language", "queue", "tag_1", "tag_2"]].astype(str).agg("|".join, axis=1)
     pairs: list[Pair] = []
-    for key, group in rows.groupby(keys):
+    for _, group in rows.groupby(keys):
         texts = group["text"].tolist()
-        pairs.extend((a, b, f"{key}|{a}") for a, b in zip(texts[::2], texts[1::2], strict=False))
+        pairs.extend((a, b, None) for a, b in zip(texts[::2], texts[1::2], strict=False))
     return pairs
 
 
@@ -179,11 +180,7 @@ def class_pairs(texts: Sequence[str], labels: Sequence[str], pairs: int, seed: i
         own = classes[i % len(classes)]
         anchor = int(rng.choice(by_class[own]))
         same = i % 2 == 0
-        other = (
-            own
-            if same
-            else classes[(classes.index(own) + rng.integers(1, len(classes))) % len(classes)]
-        )
+        other = own if same else rng.choice([c for c in classes if c != own])
         partner = int(rng.choice(by_class[other]))
         if partner != anchor:
             rows.append((texts[anchor], texts[partner], 1.0 if same else 0.0))
@@ -273,12 +270,13 @@ def _batches(pairs: pd.DataFrame, batch_size: int, epochs: int, seed: int) -> li
         used: set[str] = set()
         for i in rng.permutation(len(pairs)):
             anchor, positive = pairs.at[i, "anchor"], pairs.at[i, "positive"]
-            group = "group:" + str(pairs.at[i, "group"])
-            if anchor in used or positive in used or group in used:
+            group = pairs.at[i, "group"]
+            keys = {anchor, positive} if pd.isna(group) else {anchor, positive, f"group:{group}"}
+            if used & keys:
                 continue
             batch_a.append(anchor)
             batch_p.append(positive)
-            used.update((anchor, positive, group))
+            used |= keys
             if len(batch_a) == batch_size:
                 out.append((batch_a, batch_p, []))
                 batch_a, batch_p, used = [], [], set()
