@@ -1,4 +1,4 @@
-"""The dedup window's float16 search: every decision equals the one from the float32 product."""
+"""The dedup window's int8 code search: every decision equals the one from the float32 product."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from omegaconf import OmegaConf
 
 from smart_support.routing import window_scores
 from smart_support.routing.dedup import Deduplicator, DedupOutcome, GroupingRule
-from smart_support.routing.window_scores import HALF_ERROR, HalfIndex
+from smart_support.routing.window_scores import CodeIndex
 from tests.floods.samples import DE_LOGIN_503, EN_LOGIN_503, EN_LOGIN_OUTAGE, UNRELATED, texts
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "serve" / "default.yaml"
 DIM = 384
-WINDOW = 3_000  # above TWO_STAGE_FROM: decisions go through the float16 index
+WINDOW = 3_000  # above TWO_STAGE_FROM: decisions go through the code index
 
 
 def units(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -110,20 +110,35 @@ def test_a_flood_larger_than_the_candidates_falls_back_to_float32(monkeypatch) -
     assert_same_decisions(two_stage, exact)
 
 
-def test_float16_scores_stay_within_the_bound() -> None:
+def test_code_scores_stay_within_the_bound() -> None:
     rng = np.random.default_rng(3)
     flat = np.full((4, DIM), 1 / np.sqrt(DIM), dtype=np.float32)  # every term the same sign
     spiky = np.zeros((4, DIM), dtype=np.float32)
-    spiky[:, 0] = 1.0
-    tiny = units(rng, 4) * np.float32(1e-3)  # subnormal float16 components
+    spiky[:, 0] = 1.0  # clipped to CODE_RANGE: these rows carry a large rounding error
+    tiny = units(rng, 4) * np.float32(1e-3)  # components far below one code step
     tiny[:, 0] = np.sqrt(1 - (tiny[:, 1:] ** 2).sum(axis=1))
     vectors = np.concatenate([units(rng, 5_000), flat, spiky, tiny])
-    index = HalfIndex(DIM)
+    index = CodeIndex(DIM)
     index.rebuild(vectors, 0)
-    for query in (vectors[0], flat[0], spiky[0], tiny[0], units(rng, 1)[0]):
-        scores, rows = index.index.search(query.reshape(1, -1), len(vectors))
-        exact = vectors[rows[0]] @ query
-        assert np.abs(scores[0] - exact).max() < HALF_ERROR / 2
+    for query in (vectors[0], flat[0], spiky[0], tiny[0], units(rng, 1)[0], 3 * flat[0]):
+        rows, scores, _, error = index.search(query, len(vectors))
+        exact = vectors[rows] @ query
+        assert np.abs(scores - exact).max() <= error
+        assert sorted(rows) == list(range(len(vectors)))
+
+
+@pytest.mark.parametrize("shorter", [1.0, 0.5])
+def test_rows_beyond_the_candidates_score_below_the_bound(shorter: float) -> None:
+    vectors = units(np.random.default_rng(8), 4_000)
+    vectors[::7] *= shorter  # codes of several lengths: the nearest by distance is not the best
+    index = CodeIndex(DIM)
+    index.rebuild(vectors, 0)
+    for query in units(np.random.default_rng(9), 20):
+        rows, scores, beyond, error = index.search(query, 64)
+        others = np.setdiff1d(np.arange(len(vectors)), rows)
+        assert (vectors[others] @ query).max() <= beyond + error
+        if shorter == 1.0:  # unit vectors, as the encoder gives: a bound tight enough to use
+            assert beyond < scores.max()
 
 
 @pytest.fixture(scope="module")
@@ -152,11 +167,11 @@ def test_decisions_equal_the_float32_ones_on_real_vectors(
     assert_same_decisions(two_stage, exact)
 
 
-def test_the_float16_index_drops_rows_that_left_the_window() -> None:
+def test_the_code_index_drops_rows_that_left_the_window() -> None:
     vectors = units(np.random.default_rng(7), 3_000)
     dedup = Deduplicator(0.85, window_s=10.0)  # ~100 tickets at a time
     for i, vector in enumerate(vectors):
         dedup.observe(f"t{i}", vector, 0.1 * i, lambda group: False)
     window = dedup.window
     assert 95 < len(window) < 105
-    assert window._half.index.ntotal <= 1.25 * len(window) + 1
+    assert window._codes.index.ntotal <= 1.25 * len(window) + 1

@@ -128,7 +128,8 @@ def _near_duplicates(rows: pd.DataFrame, settings: PairSettings) -> list[Pair]:
     vectors = TfidfVectorizer(sublinear_tf=True, min_df=2).fit_transform(rows["text"])
     files = rows["source_file"].astype(str).to_numpy()
     texts = rows["text"].tolist()
-    pairs, seen = [], set()
+    pairs: list[Pair] = []
+    seen: set[tuple[int, int]] = set()
     for start in range(0, len(texts), 512):
         sims = (vectors[start : start + 512] @ vectors.T).toarray()
         for offset, row in enumerate(sims):

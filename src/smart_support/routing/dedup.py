@@ -19,7 +19,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from smart_support.routing.window_scores import HalfIndex
+from smart_support.routing.window_scores import CodeIndex
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,8 @@ class DedupWindow:
     Everything a decision reads is an array (a row per ticket, a slot per group), so deciding
     costs one matrix-vector product over the window plus work on the few groups that match or
     have several members: a 5-minute window at 100 tickets/s (30,000 tickets) stays cheap.
-    The product reads a float16 copy of the vectors and recomputes in float32 only the rows the
-    decision can depend on (window_scores.HalfIndex): the decision is the float32 one.
+    The product reads int8 codes of the vectors and recomputes in float32 only the rows the
+    decision can depend on (window_scores.CodeIndex): the decision is the float32 one.
     Rows live in `[_head, _head + len)`: tickets leave the window from the front, so pruning
     moves `_head` and the arrays are compacted only once the dead prefix is as long as the
     live rows (amortised O(1) per ticket, not a copy of the whole window per prune).
@@ -76,7 +76,7 @@ class DedupWindow:
     def __init__(self, dimension: int = 384) -> None:
         self.dimension = dimension
         self._vectors = np.zeros((64, dimension), dtype=np.float32)
-        self._half = HalfIndex(dimension)  # _vectors in float16, to find the rows that matter
+        self._codes = CodeIndex(dimension)  # _vectors as int8 codes, to find the rows that matter
         self._times = np.zeros(64, dtype=np.float64)
         self._rows_slot = np.zeros(64, dtype=np.intp)  # each ticket's group slot
         self._ids: list[str] = []  # per row, the dead prefix included
@@ -124,7 +124,7 @@ class DedupWindow:
         vector = np.asarray(embedding, dtype=np.float32).reshape(self.dimension)
         slot = self._slot(group_id)
         self._vectors[n], self._times[n], self._rows_slot[n] = vector, created_at, slot
-        self._half.append(vector)
+        self._codes.append(vector)
         self._ids.append(ticket_id)
         self._sums[slot] += vector
         self._counts[slot] += 1
@@ -156,7 +156,7 @@ class DedupWindow:
         for array in (self._vectors, self._times, self._rows_slot):
             array[start : last + 1] = array[stay]
         self._ids[start : last + 1] = [self._ids[i] for i in stay]
-        self._half.overwrite(start, self._vectors[start : last + 1])
+        self._codes.overwrite(start, self._vectors[start : last + 1])
 
     def _compact(self) -> None:
         """Move the live rows to the front (numpy copies overlapping slices safely)."""
@@ -165,7 +165,7 @@ class DedupWindow:
             array[: end - head] = array[head:end]
         self._ids = self._ids[head:]
         self._head = 0
-        self._half.shift(head)
+        self._codes.shift(head)
 
     def merge(self, into: str, groups: Sequence[str]) -> None:
         """Relabel the tickets of `groups` as members of `into` (a bridging ticket arrived)."""
@@ -211,27 +211,31 @@ class DedupWindow:
             return DedupDecision(0.0, False, new_group_id, (), None)
         rule = GroupingRule(rule)
         query = np.asarray(embedding, dtype=np.float32).reshape(self.dimension)
-        sims = self._half.similarities(
+        rows, sims = self._codes.similarities(
             self._vectors[: len(self._ids)], self._head, query, threshold
         )
-        best = int(np.argmax(sims))
-        slots = len(self._slot_ids)
-        counts = self._counts[:slots]
-        centroid = np.full(slots, -np.inf)
+        best = int(rows[np.argmax(sims)])  # the first of equals: the oldest row
+        counts = self._counts[: len(self._slot_ids)]
         multi = np.flatnonzero(counts > 1)
         sums = self._sums[multi]
-        centroid[multi] = (sums @ query) / np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
-        similarity = max(float(sims[best]), float(centroid[multi].max(initial=-1.0)))
-        dense = rule is GroupingRule.BURST and is_dense(sims, threshold, min_matches, usual)
-        score = _group_scores(
-            rule, sims, self._live_slots, centroid, counts, threshold, min_matches, dense
+        centroid = (sums @ query) / np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
+        similarity = max(float(sims.max()), float(centroid.max(initial=-1.0)))
+        close = sims > threshold
+        dense = rule is GroupingRule.BURST and is_dense(close, min_matches, usual)
+        slots, score = _group_scores(
+            rule,
+            Candidates(self._live_slots[rows[close]], sims[close], multi, centroid, counts),
+            threshold,
+            min_matches,
+            dense,
         )
         merges = rule is GroupingRule.LINK or dense
         matching = np.flatnonzero(score > -np.inf)
         if len(matching) == 0:
             return DedupDecision(similarity, False, new_group_id, (), self._ids[self._head + best])
-        order = np.lexsort((self._opened[matching], -score[matching]))
-        ranked = [str(self._slot_ids[s]) for s in matching[order]]
+        slots, score = slots[matching], score[matching]
+        order = np.lexsort((self._opened[slots], -score))
+        ranked = [str(self._slot_ids[s]) for s in slots[order]]
         with_incident = [group for group in ranked if has_incident(group)]
         target = with_incident[0] if with_incident else ranked[0]
         merged: tuple[str, ...] = ()
@@ -272,10 +276,10 @@ class DedupWindow:
         self._free.append(slot)
 
 
-def is_dense(sims: np.ndarray, threshold: float, min_matches: int, usual: float = 0.0) -> bool:
-    """Whether a ticket is close (cosine above threshold) to at least min_matches tickets more
-    than `usual` (the count expected in ordinary traffic)."""
-    return int(np.count_nonzero(sims > threshold)) - usual >= min_matches
+def is_dense(close: np.ndarray, min_matches: int, usual: float = 0.0) -> bool:
+    """Whether a ticket is close (cosine above threshold: `close`, a mask) to at least
+    min_matches tickets more than `usual` (the count expected in ordinary traffic)."""
+    return int(np.count_nonzero(close)) - usual >= min_matches
 
 
 class UsualRate:
@@ -320,36 +324,50 @@ def _grown(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(np.concatenate([a, np.zeros_like(a)]) for a in arrays)
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """What a decision reads of the window's groups: the group slots of the tickets above the
+    threshold with their cosines, the groups with several members with their centroid
+    cosines, and every slot's member count."""
+
+    close_slots: np.ndarray
+    close_sims: np.ndarray
+    multi: np.ndarray
+    centroid: np.ndarray
+    counts: np.ndarray
+
+
 def _group_scores(
     rule: GroupingRule,
-    sims: np.ndarray,
-    member_slot: np.ndarray,
-    centroid: np.ndarray,
-    counts: np.ndarray,
+    found: Candidates,
     threshold: float,
     min_matches: int,
     dense: bool = False,
-) -> np.ndarray:
-    """Per group slot: how similar the ticket is to it, or -inf when the rule does not match.
+) -> tuple[np.ndarray, np.ndarray]:
+    """The group slots that could match (a member above the threshold or several members), and
+    per slot how similar the ticket is to it, or -inf when the rule does not match.
 
-    `centroid` is -inf for groups of one (and free slots); only members above the threshold
-    are looked at one by one, so the cost does not grow with the number of unrelated tickets.
+    Only these slots are looked at, so the cost does not grow with the number of unrelated
+    tickets. A group of one has no centroid of its own (-inf) but for CENTROID.
     """
-    close = np.flatnonzero(sims > threshold)
-    best_member = np.full(len(counts), -np.inf)
-    np.maximum.at(best_member, member_slot[close], sims[close])
+    slots = np.union1d(found.close_slots, found.multi)
+    best_member = np.full(len(slots), -np.inf)
+    np.maximum.at(best_member, np.searchsorted(slots, found.close_slots), found.close_sims)
+    centroid = np.full(len(slots), -np.inf)
+    centroid[np.searchsorted(slots, found.multi)] = found.centroid
+    counts = found.counts[slots]
     if rule is GroupingRule.CENTROID:  # a lone ticket's centroid is the ticket itself
         own = np.where(counts == 1, best_member, centroid)
-        return np.where(own > threshold, own, -np.inf)
+        return slots, np.where(own > threshold, own, -np.inf)
     if rule is GroupingRule.BURST:  # dense: every close group; else only a formed burst
-        return best_member if dense else np.where(counts > 1, best_member, -np.inf)
+        return slots, best_member if dense else np.where(counts > 1, best_member, -np.inf)
     if rule is GroupingRule.DENSE:
-        hits = np.bincount(member_slot[close], minlength=len(counts))
-        return np.where(
+        hits = np.bincount(np.searchsorted(slots, found.close_slots), minlength=len(slots))
+        return slots, np.where(
             (hits > 0) & (hits >= np.minimum(min_matches, counts)), best_member, -np.inf
         )
     by_centroid = centroid > threshold  # LINK and NEAREST; groups of one have -inf
-    return np.where(by_centroid, np.maximum(best_member, centroid), best_member)
+    return slots, np.where(by_centroid, np.maximum(best_member, centroid), best_member)
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,27 @@
-"""Exact cosine similarities of a new ticket with the dedup window, found through float16.
+"""Exact cosine similarities of a new ticket with the dedup window, found through int8 codes.
 
 A dedup decision compares the ticket with every window vector: 30,000 float32 vectors of 384
-dimensions are 46 MB per ticket, a product bound by memory bandwidth (~1.5 ms on one core
-here, evicting the caches the rest of the route uses). `HalfIndex` keeps the window's vectors
-in float16 as well, in a faiss scalar-quantizer index (half the bytes; faiss decodes to float32
-and accumulates in float32), and asks it for the best `CANDIDATES` rows. A float16 score is
-within HALF_ERROR of the float32 one, so the float16 scores tell which rows a decision can
-depend on: every row that may score above the decision's lowest threshold and every row that
-may be the most similar one. Only those rows are recomputed from the float32 vectors; the
-others are -inf. When more rows than CANDIDATES may matter (a flood of near-copies), the whole
-float32 product is computed instead. Whatever a decision reads (the best row and its score,
-the rows above its threshold) is thus what the float32 product gives. Both compute each row's
-product with `np.vecdot`, one row at a time, so a row's score does not depend on where it sits
-or how many rows are computed with it (a BLAS matrix-vector product can round two identical
-rows differently, which would break ties between copies of one ticket differently).
+dimensions are 46 MB per ticket, a product bound by memory and arithmetic (~1.5 ms on one core
+here, evicting the caches the rest of the route uses). `CodeIndex` keeps the window's vectors
+as int8 codes as well (round(SCALE * x), a quarter of the bytes) in a faiss scalar-quantizer
+index, which scans them about twice as fast as float16, and asks it for the best `CANDIDATES`
+rows. A code's score is within a known bound of the float32 one, so the codes tell which rows a
+decision can depend on: every row that may score above the decision's lowest threshold and
+every row that may be the most similar one. Only those rows are recomputed from the float32
+vectors and returned; the decision never looks at the others. When more rows than CANDIDATES
+may matter (a flood of near-copies), the whole float32 product is computed instead. Whatever a decision reads (the
+best row and its score, the rows above its threshold) is thus what the float32 product gives.
+Both compute each row's product with `np.vecdot`, one row at a time, so a row's score does not
+depend on where it sits or how many rows are computed with it (a BLAS matrix-vector product can
+round two identical rows differently, which would break ties between copies of one ticket
+differently).
 
-Bound, for unit vectors: rounding a window vector to float16 (u = 2**-11) moves its product
-with the float32 query by at most u (Cauchy-Schwarz), the float32 accumulation of 384 terms by
-at most 384 * 2**-24: about 5.1e-4 in all. HALF_ERROR is 2e-3.
+The bound. A row x has codes c = round(SCALE * x) (clipped to ±127), so c / SCALE = x + d with
+d the row's rounding error, known when the row is added. The index returns ||c - SCALE * q||²
+(faiss's int8 codes give L2 distances only), from which the code score c·q / SCALE follows
+exactly given ||c||²; it differs from x·q by d·q, at most ||d|| ||q|| (Cauchy-Schwarz): about
+0.016 for unit vectors (rounding errors of 1 / (2 * SCALE) per component; a clipped component
+only makes that row's ||d|| larger). The float32 sums inside faiss add at most FLOAT_ERROR.
 """
 
 from __future__ import annotations
@@ -25,31 +29,58 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-HALF_ERROR = 2e-3  # >= |float16 score - float32 score| for unit vectors (bound above: ~5.1e-4)
+CODE_RANGE = 0.35  # components beyond ±CODE_RANGE are clipped (the served encoder's reach 0.27)
+SCALE = 127 / CODE_RANGE
+OFFSET = 128  # faiss's direct codes are unsigned bytes: c + OFFSET
+FLOAT_ERROR = 1e-4  # >= faiss's float32 rounding of a distance, in score units (~5e-5)
 TWO_STAGE_FROM = 2_048  # live rows; below this one float32 product is cheaper than two stages
-CANDIDATES = 64  # rows asked of the float16 index; more may matter: the float32 product
+CANDIDATES = 128  # rows asked of the code index; more may matter: the float32 product
 
 
-class HalfIndex:
-    """float16 copies of window rows `[first, first + ntotal)`; rows before the window's head
-    are dead (pruned) and are dropped by a rebuild once they are a quarter of the index."""
+def codes_of(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows as int8 codes (float32 holding integers), each code's squared norm (exact), and
+    each row's rounding error ||c / SCALE - x||."""
+    vectors = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
+    codes = np.clip(np.rint(vectors * np.float32(SCALE)), -127, 127)
+    squared = np.einsum("ij,ij->i", codes.astype(np.float64), codes.astype(np.float64))
+    errors = np.linalg.norm(codes.astype(np.float64) / SCALE - vectors, axis=1)
+    return codes, squared, errors
+
+
+class CodeIndex:
+    """int8 codes of window rows `[first, first + ntotal)`; rows before the window's head are
+    dead (pruned) and are dropped by a rebuild once they are a quarter of the index."""
 
     def __init__(self, dimension: int) -> None:
         self.index = faiss.IndexScalarQuantizer(
-            dimension, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+            dimension, faiss.ScalarQuantizer.QT_8bit_direct, faiss.METRIC_L2
         )
         self.first = 0  # the window row of index row 0
+        self._squared = np.zeros(64, dtype=np.float64)  # per index row: ||c||²
+        self.max_squared = 0.0  # over the index's rows (dead ones included: a looser bound)
+        self.max_error = 0.0  # the largest ||d|| over the index's rows
 
     def append(self, vector: np.ndarray) -> None:
         """The next window row (rows are appended in order)."""
-        self.index.add(np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1))
+        self._add(vector.reshape(1, -1))
 
     def rebuild(self, vectors: np.ndarray, first: int) -> None:
         """Index exactly `vectors`, the window rows from `first` on."""
         self.index.reset()
+        self.max_squared = self.max_error = 0.0
         if len(vectors):
-            self.index.add(np.ascontiguousarray(vectors))
+            self._add(vectors)
         self.first = first
+
+    def _add(self, vectors: np.ndarray) -> None:
+        codes, squared, errors = codes_of(vectors)
+        start, end = self.index.ntotal, self.index.ntotal + len(vectors)
+        if end > len(self._squared):
+            self._squared = np.resize(self._squared, max(end, 2 * len(self._squared)))
+        self._squared[start:end] = squared
+        self.max_squared = max(self.max_squared, float(squared.max()))
+        self.max_error = max(self.max_error, float(errors.max()))
+        self.index.add(codes + np.float32(OFFSET))
 
     def shift(self, rows: int) -> None:
         """The window moved every row `rows` places to the front (a compaction)."""
@@ -57,33 +88,45 @@ class HalfIndex:
 
     def overwrite(self, start: int, vectors: np.ndarray) -> None:
         """Window rows from `start` on now hold `vectors` (rows moved within the index)."""
-        codes = faiss.rev_swig_ptr(self.index.codes.data(), self.index.codes.size())
-        halves = codes.view(np.float16).reshape(self.index.ntotal, self.index.d)
+        codes, squared, errors = codes_of(vectors)
+        stored = faiss.rev_swig_ptr(self.index.codes.data(), self.index.codes.size())
         row = start - self.first
-        halves[row : row + len(vectors)] = vectors
+        stored.reshape(self.index.ntotal, self.index.d)[row : row + len(vectors)] = codes + OFFSET
+        self._squared[row : row + len(vectors)] = squared
+        self.max_squared = max(self.max_squared, float(squared.max(initial=0.0)))
+        self.max_error = max(self.max_error, float(errors.max(initial=0.0)))
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """The `k` index rows nearest `query` by their codes, their code scores, a score no
+        other row's code score exceeds, and the bound on |code score - float32 score|."""
+        scaled = np.asarray(query, dtype=np.float64) * SCALE
+        distances, rows = self.index.search((scaled + OFFSET).astype(np.float32)[None, :], k)
+        distances, rows = distances[0].astype(np.float64), rows[0]
+        base = float(scaled @ scaled)
+        scores = (self._squared[rows] + base - distances) / (2 * SCALE * SCALE)
+        beyond = (self.max_squared + base - distances[-1]) / (2 * SCALE * SCALE)
+        error = self.max_error * float(np.linalg.norm(query)) + FLOAT_ERROR
+        return rows, scores, beyond, error
 
     def similarities(
         self, vectors: np.ndarray, head: int, query: np.ndarray, floor: float
-    ) -> np.ndarray:
-        """`vectors[head:] @ query` (float32) for the rows above `floor` and the highest rows;
-        -inf for rows that can be neither. `vectors` are the window's rows from row 0 on."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of `vectors[head:]` that may score above `floor` or be the highest, in
+        order, with their float32 scores (`vectors[head:] @ query` for those rows); no other
+        row can be either. `vectors` are the window's rows from row 0 on."""
         live = vectors[head:]
         dead = head - self.first
         if dead > len(live) // 4:  # also while the window is small: the index stays bounded
             self.rebuild(live, head)
             dead = 0
-        if len(live) < TWO_STAGE_FROM:
-            return np.vecdot(live, query)
-        k = min(CANDIDATES, self.index.ntotal)  # dead rows among them only cost a fallback
-        scores, rows = self.index.search(query.reshape(1, -1), k)
-        scores, rows = scores[0], rows[0] - dead  # rows of `live`; negative: dead rows
-        alive = rows >= 0
-        if not alive.any():
-            return np.vecdot(live, query)
-        reach = min(floor, float(scores[alive][0]) - HALF_ERROR) - HALF_ERROR
-        if k < self.index.ntotal and scores[-1] >= reach:  # rows beyond k may matter too
-            return np.vecdot(live, query)
-        rows = rows[alive & (scores >= reach)]
-        sims = np.full(len(live), -np.inf, dtype=np.float32)
-        sims[rows] = np.vecdot(live[rows], query)
-        return sims
+        if len(live) >= TWO_STAGE_FROM:
+            k = min(CANDIDATES, self.index.ntotal)  # dead rows among them only cost a fallback
+            rows, scores, beyond, error = self.search(query, k)
+            rows = rows - dead  # rows of `live`; negative: dead rows
+            alive = rows >= 0
+            if alive.any():
+                reach = min(floor, float(scores[alive].max()) - error) - error
+                if k == self.index.ntotal or beyond < reach:  # no row beyond k matters
+                    rows = np.sort(rows[alive & (scores >= reach)])
+                    return rows, np.vecdot(live[rows], query)
+        return np.arange(len(live)), np.vecdot(live, query)

@@ -296,7 +296,7 @@ def limit_threads(settings: ServeSettings) -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(limits=settings.blas_threads, user_api="blas")
-        faiss.omp_set_num_threads(settings.blas_threads)  # the dedup window's float16 search
+        faiss.omp_set_num_threads(settings.blas_threads)  # the dedup window's code search
 
 
 def limit_encoder_threads(settings: ServeSettings) -> None:
