@@ -1,6 +1,6 @@
 """What one routing write costs as the dedup window fills (agents saturated, thousands waiting).
 
-    python -m benchmarks.route_window [--baseline /tmp/base] [--sizes 0 300 3000 30000]
+    python -m benchmarks.route_window [--baseline /tmp/base [--rounds 4]] [--sizes 0 300 3000 30000]
     python -m benchmarks.route_window --http [--baseline /tmp/base] [--rule burst]
 
 `--http` measures POST /route against `bentoml serve` instead (benchmarks/route_window_http.py).
@@ -12,7 +12,8 @@ roster of conf/serve is saturated by the first tickets and every other one waits
 (100 tickets/s: old tickets leave the window as new ones arrive, as in steady traffic). The
 classifier is not involved: this is the cost the window adds to a route. `--baseline` runs
 the same measurement on another checkout's `src/` (e.g. `git archive 78f8fc6 src | tar -x -C
-/tmp/base`) in a child process, so before and after come from the same run. Writes
+/tmp/base`) in a child process, so before and after come from the same run; `--rounds N` runs
+them in turn N times and reports the median of the rounds' CPU p50s. Writes
 benchmarks/results/route_window.json.
 """
 
@@ -199,11 +200,34 @@ def run_of(
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def alternate(
+    baseline: Path, sizes: list[int], routes: int, jitter_s: float, rounds: int
+) -> dict[str, Any]:
+    """Before and after in turn, `rounds` times (the machine's load drifts within minutes):
+    per checkout and size, the median over rounds of each round's CPU p50, and every round."""
+    runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+    for round_ in range(rounds):
+        print(f"round {round_ + 1} of {rounds}: before ({baseline}), then after", file=sys.stderr)
+        runs["before"].append(run_of(baseline, sizes, routes, jitter_s))
+        runs["after"].append(run_of(ROOT, sizes, routes, jitter_s))
+    report: dict[str, Any] = {"rounds": runs}
+    for label, results in runs.items():
+        p50s = {key: [r[key]["cpu"]["p50_ms"] for r in results] for key in results[0]}
+        report[label] = {
+            key: {"cpu_p50_ms_median_of_rounds": round(float(np.median(v)), 2)}
+            for key, v in p50s.items()
+        }
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", type=Path, help="a checkout (its src/) to measure as before")
     parser.add_argument("--sizes", type=int, nargs="+", default=[0, 300, 3_000, 30_000])
     parser.add_argument("--routes", type=int, default=300)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="with --baseline: alternate before/after this often"
+    )
     parser.add_argument(
         "--jitter-ms", type=float, default=0.0, help="window tickets stored out of order by this"
     )
@@ -237,10 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         "rule": args.rule or "served (conf/serve)",
     }
     if args.baseline:
-        print(f"before ({args.baseline}):", file=sys.stderr)
-        report["before"] = run_of(args.baseline, args.sizes, args.routes, jitter_s)
-    print("after (this checkout):", file=sys.stderr)
-    report["after"] = run(args.sizes, args.routes, jitter_s)
+        report |= alternate(args.baseline, args.sizes, args.routes, jitter_s, args.rounds)
+    else:
+        print("after (this checkout):", file=sys.stderr)
+        report["after"] = run(args.sizes, args.routes, jitter_s)
     print(json.dumps(report, indent=2))
     suffix = (f"_{args.rule}" if args.rule else "") + (
         f"_jitter{args.jitter_ms:g}ms" if args.jitter_ms else ""

@@ -1,0 +1,24 @@
+"""The in-process route benchmark alternates before and after and reports the median round."""
+
+from __future__ import annotations
+
+import benchmarks.route_window as route_window
+
+
+def test_rounds_alternate_checkouts_and_report_the_median_round(monkeypatch) -> None:
+    calls = []
+
+    def fake_run_of(root, sizes, routes, jitter_s):
+        calls.append(root)
+        p50 = {route_window.ROOT: 1.0, "base": 3.0}[root] + len(calls)  # drifts every call
+        return {f"window of {size}": {"cpu": {"p50_ms": p50 + size}} for size in sizes}
+
+    monkeypatch.setattr(route_window, "run_of", fake_run_of)
+    report = route_window.alternate("base", [0, 10], routes=5, jitter_s=0.0, rounds=3)
+
+    assert calls == ["base", route_window.ROOT] * 3
+    # before: 3 + call number 1, 3, 5; after: 1 + 2, 4, 6 -> medians 6 and 5
+    assert report["before"]["window of 0"] == {"cpu_p50_ms_median_of_rounds": 6.0}
+    assert report["after"]["window of 0"] == {"cpu_p50_ms_median_of_rounds": 5.0}
+    assert report["after"]["window of 10"] == {"cpu_p50_ms_median_of_rounds": 15.0}
+    assert len(report["rounds"]["before"]) == 3
