@@ -141,6 +141,21 @@ def test_rows_beyond_the_candidates_score_below_the_bound(shorter: float) -> Non
             assert beyond < scores.max()
 
 
+def test_dropping_dead_rows_keeps_the_rest_as_a_fresh_index_would() -> None:
+    vectors = units(np.random.default_rng(10), 3_000)
+    vectors[5] *= 4  # a clipped row with a large error, among those dropped
+    dropped = CodeIndex(DIM)
+    dropped.rebuild(vectors, 0)
+    dropped.drop_front(700)
+    fresh = CodeIndex(DIM)
+    fresh.rebuild(vectors[700:], 700)
+    assert (dropped.first, dropped.index.ntotal) == (fresh.first, fresh.index.ntotal)
+    assert (dropped.max_error, dropped.max_squared) == (fresh.max_error, fresh.max_squared)
+    for query in units(np.random.default_rng(11), 5):
+        for got, want in zip(dropped.search(query, 50), fresh.search(query, 50), strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
 @pytest.fixture(scope="module")
 def real_vectors() -> np.ndarray:
     """The served encoder on flood samples and unrelated tickets."""

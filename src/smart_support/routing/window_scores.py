@@ -38,18 +38,20 @@ CANDIDATES = 128  # rows asked of the code index; more may matter: the float32 p
 
 
 def codes_of(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows as int8 codes (float32 holding integers), each code's squared norm (exact), and
-    each row's rounding error ||c / SCALE - x||."""
+    """Rows as int8 codes (float32 holding integers), each code's squared norm (exact: sums of
+    integers below 2**24), and each row's rounding error ||c / SCALE - x|| (float32: within
+    1e-6, inside FLOAT_ERROR)."""
     vectors = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
-    codes = np.clip(np.rint(vectors * np.float32(SCALE)), -127, 127)
-    squared = np.einsum("ij,ij->i", codes.astype(np.float64), codes.astype(np.float64))
-    errors = np.linalg.norm(codes.astype(np.float64) / SCALE - vectors, axis=1)
+    codes = np.rint(vectors * np.float32(SCALE))
+    np.clip(codes, -127, 127, out=codes)
+    squared = np.einsum("ij,ij->i", codes, codes).astype(np.float64)
+    errors = np.linalg.norm(codes / np.float32(SCALE) - vectors, axis=1).astype(np.float64)
     return codes, squared, errors
 
 
 class CodeIndex:
     """int8 codes of window rows `[first, first + ntotal)`; rows before the window's head are
-    dead (pruned) and are dropped by a rebuild once they are a quarter of the index."""
+    dead (pruned) and are dropped from the front once they are a quarter of the index."""
 
     def __init__(self, dimension: int) -> None:
         self.index = faiss.IndexScalarQuantizer(
@@ -57,6 +59,7 @@ class CodeIndex:
         )
         self.first = 0  # the window row of index row 0
         self._squared = np.zeros(64, dtype=np.float64)  # per index row: ||c||²
+        self._errors = np.zeros(64, dtype=np.float64)  # per index row: ||d||
         self.max_squared = 0.0  # over the index's rows (dead ones included: a looser bound)
         self.max_error = 0.0  # the largest ||d|| over the index's rows
 
@@ -72,15 +75,33 @@ class CodeIndex:
             self._add(vectors)
         self.first = first
 
+    def drop_front(self, rows: int) -> None:
+        """Forget the first `rows` index rows (dead ones): the codes move, none is recomputed."""
+        end = self.index.ntotal
+        self.index.remove_ids(faiss.IDSelectorRange(0, rows))  # keeps the order of the rest
+        for array in (self._squared, self._errors):
+            array[: end - rows] = array[rows:end]
+        self.max_squared = float(self._squared[: end - rows].max(initial=0.0))
+        self.max_error = float(self._errors[: end - rows].max(initial=0.0))
+        self.first += rows
+
     def _add(self, vectors: np.ndarray) -> None:
         codes, squared, errors = codes_of(vectors)
         start, end = self.index.ntotal, self.index.ntotal + len(vectors)
         if end > len(self._squared):
-            self._squared = np.resize(self._squared, max(end, 2 * len(self._squared)))
-        self._squared[start:end] = squared
-        self.max_squared = max(self.max_squared, float(squared.max()))
-        self.max_error = max(self.max_error, float(errors.max()))
+            size = max(end, 2 * len(self._squared))
+            self._squared, self._errors = (
+                np.resize(self._squared, size),
+                np.resize(self._errors, size),
+            )
+        self._set(start, squared, errors)
         self.index.add(codes + np.float32(OFFSET))
+
+    def _set(self, row: int, squared: np.ndarray, errors: np.ndarray) -> None:
+        self._squared[row : row + len(squared)] = squared
+        self._errors[row : row + len(errors)] = errors
+        self.max_squared = max(self.max_squared, float(squared.max(initial=0.0)))
+        self.max_error = max(self.max_error, float(errors.max(initial=0.0)))
 
     def shift(self, rows: int) -> None:
         """The window moved every row `rows` places to the front (a compaction)."""
@@ -92,9 +113,7 @@ class CodeIndex:
         stored = faiss.rev_swig_ptr(self.index.codes.data(), self.index.codes.size())
         row = start - self.first
         stored.reshape(self.index.ntotal, self.index.d)[row : row + len(vectors)] = codes + OFFSET
-        self._squared[row : row + len(vectors)] = squared
-        self.max_squared = max(self.max_squared, float(squared.max(initial=0.0)))
-        self.max_error = max(self.max_error, float(errors.max(initial=0.0)))
+        self._set(row, squared, errors)
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, float, float]:
         """The `k` index rows nearest `query` by their codes, their code scores, a score no
@@ -117,7 +136,7 @@ class CodeIndex:
         live = vectors[head:]
         dead = head - self.first
         if dead > len(live) // 4:  # also while the window is small: the index stays bounded
-            self.rebuild(live, head)
+            self.drop_front(dead)
             dead = 0
         if len(live) >= TWO_STAGE_FROM:
             k = min(CANDIDATES, self.index.ntotal)  # dead rows among them only cost a fallback
