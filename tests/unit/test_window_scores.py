@@ -119,7 +119,7 @@ def test_code_scores_stay_within_the_bound() -> None:
     tiny[:, 0] = np.sqrt(1 - (tiny[:, 1:] ** 2).sum(axis=1))
     vectors = np.concatenate([units(rng, 5_000), flat, spiky, tiny])
     index = CodeIndex(DIM)
-    index.rebuild(vectors, 0)
+    index.append(vectors)
     for query in (vectors[0], flat[0], spiky[0], tiny[0], units(rng, 1)[0], 3 * flat[0]):
         rows, scores, _, error = index.search(query, len(vectors))
         exact = vectors[rows] @ query
@@ -132,7 +132,7 @@ def test_rows_beyond_the_candidates_score_below_the_bound(shorter: float) -> Non
     vectors = units(np.random.default_rng(8), 4_000)
     vectors[::7] *= shorter  # codes of several lengths: the nearest by distance is not the best
     index = CodeIndex(DIM)
-    index.rebuild(vectors, 0)
+    index.append(vectors)
     for query in units(np.random.default_rng(9), 20):
         rows, scores, beyond, error = index.search(query, 64)
         others = np.setdiff1d(np.arange(len(vectors)), rows)
@@ -145,11 +145,11 @@ def test_dropping_dead_rows_keeps_the_rest_as_a_fresh_index_would() -> None:
     vectors = units(np.random.default_rng(10), 3_000)
     vectors[5] *= 4  # a clipped row with a large error, among those dropped
     dropped = CodeIndex(DIM)
-    dropped.rebuild(vectors, 0)
+    dropped.append(vectors)
     dropped.drop_front(700)
     fresh = CodeIndex(DIM)
-    fresh.rebuild(vectors[700:], 700)
-    assert (dropped.first, dropped.index.ntotal) == (fresh.first, fresh.index.ntotal)
+    fresh.append(vectors[700:])
+    assert (dropped.first, dropped.index.ntotal) == (700, fresh.index.ntotal)
     assert (dropped.max_error, dropped.max_squared) == (fresh.max_error, fresh.max_squared)
     for query in units(np.random.default_rng(11), 5):
         for got, want in zip(dropped.search(query, 50), fresh.search(query, 50), strict=True):

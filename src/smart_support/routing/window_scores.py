@@ -3,15 +3,15 @@
 A dedup decision compares the ticket with every window vector: 30,000 float32 vectors of 384
 dimensions are 46 MB per ticket, a product bound by memory and arithmetic (~1.5 ms on one core
 here, evicting the caches the rest of the route uses). `CodeIndex` keeps the window's vectors
-as int8 codes as well (round(SCALE * x), a quarter of the bytes) in a faiss scalar-quantizer
+as int8 codes as well (round(SCALE * x), a quarter of float32's bytes) in a faiss scalar-quantizer
 index, which scans them about twice as fast as float16, and asks it for the best `CANDIDATES`
 rows. A code's score is within a known bound of the float32 one, so the codes tell which rows a
 decision can depend on: every row that may score above the decision's lowest threshold and
 every row that may be the most similar one. Only those rows are recomputed from the float32
 vectors and returned; the decision never looks at the others. When more rows than CANDIDATES
-may matter (a flood of near-copies), the whole float32 product is computed instead. Whatever a decision reads (the
-best row and its score, the rows above its threshold) is thus what the float32 product gives.
-Both compute each row's product with `np.vecdot`, one row at a time, so a row's score does not
+may matter (a flood of near-copies), the whole float32 product is computed instead. Whatever a
+decision reads (the best row and its score, the rows above its threshold) is thus what the
+float32 product gives. Both compute each row's product with `np.vecdot`, one row at a time, so a row's score does not
 depend on where it sits or how many rows are computed with it (a BLAS matrix-vector product can
 round two identical rows differently, which would break ties between copies of one ticket
 differently).
@@ -63,17 +63,9 @@ class CodeIndex:
         self.max_squared = 0.0  # over the index's rows (dead ones included: a looser bound)
         self.max_error = 0.0  # the largest ||d|| over the index's rows
 
-    def append(self, vector: np.ndarray) -> None:
-        """The next window row (rows are appended in order)."""
-        self._add(vector.reshape(1, -1))
-
-    def rebuild(self, vectors: np.ndarray, first: int) -> None:
-        """Index exactly `vectors`, the window rows from `first` on."""
-        self.index.reset()
-        self.max_squared = self.max_error = 0.0
-        if len(vectors):
-            self._add(vectors)
-        self.first = first
+    def append(self, vectors: np.ndarray) -> None:
+        """The next window rows, one vector or several (rows are appended in order)."""
+        self._add(np.atleast_2d(vectors))
 
     def drop_front(self, rows: int) -> None:
         """Forget the first `rows` index rows (dead ones): the codes move, none is recomputed."""
