@@ -59,6 +59,7 @@ class Variant:
     description: str
     usual_rate: bool = False  # discount the topic's rate in the train split (UsualRate)
     novelty: float | None = None  # only tickets without a train-split twin this close group
+    significance: float | None = None  # usual_rate: a burst is this unlikely (-log10 Poisson)
 
 
 VARIANTS = (
@@ -74,6 +75,18 @@ VARIANTS = (
     Variant("u3", GroupingRule.BURST, 3, "burst over the usual rate: 3 more than usual", True),
     Variant("u4", GroupingRule.BURST, 4, "burst over the usual rate: 4 more than usual", True),
     Variant("u5", GroupingRule.BURST, 5, "burst over the usual rate: 5 more than usual", True),
+    *(
+        Variant(
+            f"p{k}s{s}",
+            GroupingRule.BURST,
+            k,
+            f"significant burst: {k}+ close, a 1e-{s} chance in usual traffic",
+            True,
+            significance=float(s),
+        )
+        for k in (3, 4)
+        for s in (3, 4, 5, 6, 7, 8)
+    ),
     Variant(
         "n3", GroupingRule.BURST, 3, "burst of new topics (no train twin >= 0.76)", novelty=0.76
     ),
@@ -170,7 +183,7 @@ def replay(
         incident_after=incident_after(),
         rule=variant.rule,
         min_matches=variant.min_matches,
-        usual_rate=UsualRate(_REFERENCE) if variant.usual_rate else None,
+        usual_rate=UsualRate(_REFERENCE, variant.significance) if variant.usual_rate else None,
         novelty=None if variant.novelty is None else Novelty(_REFERENCE, variant.novelty),
     )
     incidents: set[str] = set()
@@ -450,7 +463,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=None, help="write the markdown report here")
     parser.add_argument(
-        "--part", choices=PARTS, default="dev", help="flood set: dev (tune) or heldout (report)"
+        "--part",
+        choices=PARTS,
+        default="dev",
+        help="flood set: dev (tune); heldout, final, final2 (report)",
     )
     parser.add_argument(
         "--traffic",

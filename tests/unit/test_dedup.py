@@ -6,6 +6,7 @@ min_matches), chosen in docs/dedup_threshold.md on real ticket traffic.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from smart_support.routing.dedup import (
     Novelty,
     UsualRate,
     incident_action,
+    surprise,
 )
 from tests.fakes import FakeClock
 from tests.floods.samples import (
@@ -290,6 +292,52 @@ def test_burst_counts_only_the_tickets_above_the_topics_usual_rate(usual, linked
     outcome = dedup.observe("t4", near(4), clock.now(), no_incident)
     assert outcome.decision.is_duplicate is linked
     assert (len(set(dedup.window.group_ids)) == 1) is linked
+
+
+def poisson_tail(count: int, mean: float) -> float:
+    """P(X >= count) for a Poisson count with this mean, from its definition."""
+    return 1.0 - sum(math.exp(-mean) * mean**i / math.factorial(i) for i in range(count))
+
+
+@pytest.mark.parametrize(("count", "mean"), [(1, 1.0), (3, 0.05), (4, 2.02), (10, 4.0)])
+def test_surprise_is_the_poisson_tail_in_powers_of_ten(count: int, mean: float) -> None:
+    assert surprise(count, mean) == pytest.approx(-math.log10(poisson_tail(count, mean)))
+
+
+FAR = unit(0, 0, 0, 1)
+
+
+@pytest.mark.parametrize(
+    ("busy", "earlier", "usual_close", "linked"),
+    [
+        (0, 4, 0, True),  # 4 close in a window of 4, a topic never seen: mean 0.04, P ~ 1e-7
+        (0, 4, 50, False),  # half of ordinary traffic: mean 4 * 51/101 = 2.0, P(>= 4) = 0.15
+        (300, 4, 0, False),  # the same 4 among 300 others: mean 304/101 = 3.0, P(>= 4) = 0.35
+        (0, 10, 50, False),  # 10 where 5.05 are usual: 5 more than usual, but P(>= 10) = 0.03
+        (0, 40, 50, True),  # 40 where 20.2 are usual: P(>= 40) ~ 1e-5
+    ],
+)
+def test_a_significant_burst_is_unlikely_in_ordinary_traffic_of_the_windows_size(
+    busy: int, earlier: int, usual_close: int, linked: bool
+) -> None:
+    reference = np.stack([near(i) for i in range(usual_close)] + [FAR] * (100 - usual_close))
+    usual = UsualRate(reference, significance=4.0)  # a one-in-10,000 chance
+    dedup, clock = burst_with(usual), FakeClock()
+    for i in range(busy):  # another topic, as usual as it gets: never a burst itself
+        dedup.observe(f"b{i}", FAR, clock.now(), no_incident)
+    for i in range(earlier):
+        dedup.observe(f"t{i}", near(i), clock.now(), no_incident)
+        clock.advance(1.0)
+    outcome = dedup.observe("new", near(earlier), clock.now(), no_incident)
+    assert outcome.decision.is_duplicate is linked
+    largest = max(dedup.window.group_size(g) for g in dedup.window.group_ids)
+    assert largest == (earlier + 1 if linked else 1)
+
+
+def test_the_significance_rate_counts_one_reference_ticket_for_a_topic_never_seen() -> None:
+    usual = UsualRate(np.stack([FAR] * 99), significance=4.0)
+    assert usual.expected(near(0), 0.8, window_size=300) == pytest.approx(3.0)
+    assert usual.expected(FAR, 0.8, window_size=300) == pytest.approx(300.0)
 
 
 def burst_of_new(reference: np.ndarray, threshold: float = 0.95) -> Deduplicator:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
+from scipy.stats import poisson
 
 from smart_support.routing.window_scores import CodeIndex
 
@@ -195,11 +196,13 @@ class DedupWindow:
         rule: GroupingRule | str = DEFAULT_RULE,
         min_matches: int = DEFAULT_MIN_MATCHES,
         usual: float = 0.0,
+        significance: float | None = None,
     ) -> DedupDecision:
         """Compare one new ticket with the window; the window itself is not changed.
 
         `usual` (BURST only) is how many window tickets usually sit this close to such a
-        ticket (UsualRate); the ticket is dense when it is close to min_matches more than that.
+        ticket (UsualRate); the ticket is dense when it is close to min_matches more than that,
+        or, with a `significance`, when that many close tickets are so unlikely (`is_dense`).
 
         The ticket joins the most similar matching group that already has an incident, else
         the most similar matching group. Under LINK the other matching groups without an
@@ -221,7 +224,7 @@ class DedupWindow:
         centroid = (sums @ query) / np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
         similarity = max(float(sims.max()), float(centroid.max(initial=-1.0)))
         close = sims > threshold
-        dense = rule is GroupingRule.BURST and is_dense(close, min_matches, usual)
+        dense = rule is GroupingRule.BURST and is_dense(close, min_matches, usual, significance)
         slots, score = _group_scores(
             rule,
             Candidates(self._live_slots[rows[close]], sims[close], multi, centroid, counts),
@@ -276,10 +279,23 @@ class DedupWindow:
         self._free.append(slot)
 
 
-def is_dense(close: np.ndarray, min_matches: int, usual: float = 0.0) -> bool:
+def is_dense(
+    close: np.ndarray, min_matches: int, usual: float = 0.0, significance: float | None = None
+) -> bool:
     """Whether a ticket is close (cosine above threshold: `close`, a mask) to at least
-    min_matches tickets more than `usual` (the count expected in ordinary traffic)."""
-    return int(np.count_nonzero(close)) - usual >= min_matches
+    min_matches tickets more than `usual` (the count expected in ordinary traffic), or, with a
+    `significance`, to at least min_matches tickets that ordinary traffic would bring this
+    close with probability at most 10**-significance (a Poisson tail with mean `usual`)."""
+    count = int(np.count_nonzero(close))
+    if significance is None:
+        return count - usual >= min_matches
+    return count >= min_matches and surprise(count, usual) >= significance
+
+
+def surprise(count: int, expected: float) -> float:
+    """-log10 of the chance that ordinary traffic, expecting `expected` close tickets (a Poisson
+    count), brings at least `count`: 3 means one window in a thousand."""
+    return float(-poisson.logsf(count - 1, expected) / np.log(10))
 
 
 class UsualRate:
@@ -290,13 +306,19 @@ class UsualRate:
     (almost) no close reference tickets; a topic that is always busy does. One matrix-vector
     product over the reference per decision: a fixed cost, whatever the window holds."""
 
-    def __init__(self, reference: np.ndarray) -> None:
+    def __init__(self, reference: np.ndarray, significance: float | None = None) -> None:
         self.reference = np.asarray(reference, dtype=np.float32)
+        self.significance = significance  # None: an excess of min_matches; else is_dense's test
 
     def expected(self, embedding: np.ndarray, threshold: float, window_size: int) -> float:
+        """The close share of the reference times the window size; for the significance test
+        with one close reference ticket added (a topic seen never is not impossible: the
+        smallest rate is one ticket in the reference, which keeps the Poisson tail finite)."""
+        close = int(np.count_nonzero(self.reference @ embedding > threshold))
+        if self.significance is not None:
+            return (close + 1) * window_size / (len(self.reference) + 1)
         if len(self.reference) == 0:
             return 0.0
-        close = int(np.count_nonzero(self.reference @ embedding > threshold))
         return close * window_size / len(self.reference)
 
 
@@ -417,11 +439,19 @@ class Deduplicator:
         """
         self.window.prune(created_at - self.window_s)
         vector = np.asarray(embedding, dtype=np.float32).reshape(self.window.dimension)
-        usual = 0.0
+        usual, significance = 0.0, None
         if self.usual_rate is not None and self.rule is GroupingRule.BURST:
             usual = self.usual_rate.expected(vector, self.threshold, len(self.window))
+            significance = self.usual_rate.significance
         decision = self.window.decide(
-            vector, self.threshold, ticket_id, has_incident, self.rule, self.min_matches, usual
+            vector,
+            self.threshold,
+            ticket_id,
+            has_incident,
+            self.rule,
+            self.min_matches,
+            usual,
+            significance,
         )
         if decision.is_duplicate and self.novelty is not None and self.novelty.is_usual(vector):
             decision = DedupDecision(
