@@ -10,8 +10,8 @@ serving embedder as configured in conf/serve (`dedup.backend`, `dedup.max_seq_le
 No ticket text is printed or written: only vectors are used.
 
 Each stream is three 5-minute windows of real tickets at a given rate (tickets per window),
-optionally with one hand-written paraphrase flood (tests/floods: `dev` to tune on, `heldout`
-for the final numbers) spread over the middle window. Streams go through the serving `Deduplicator` for every grouping rule and
+optionally with one hand-written paraphrase flood (tests/floods: `dev` and `dev2` to tune on,
+`heldout`, `final`, `final2` and `final3` for the final numbers) spread over the middle window. Streams go through the serving `Deduplicator` for every grouping rule and
 threshold; the report counts floods caught as exactly one incident, the share of flood
 tickets inside it, false incidents per window and real tickets attached to a flood's incident.
 """
@@ -466,7 +466,7 @@ def main() -> None:
         "--part",
         choices=PARTS,
         default="dev",
-        help="flood set: dev (tune); heldout, final, final2 (report)",
+        help="flood set: dev, dev2 (tune); heldout, final, final2, final3 (report)",
     )
     parser.add_argument(
         "--traffic",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -29,9 +30,9 @@ SHARES = (0.125, 0.25, 0.5, 0.75, 1.0)
 
 
 def fit_score(
-    texts: list[str], labels: np.ndarray, val_texts: list[str], val_labels: np.ndarray
+    texts: list[str], labels: np.ndarray, val_texts: list[str], val_labels: np.ndarray, m2: Any
 ) -> float:
-    m2 = compose_config().models.m2
+    """Validation macro-F1 of the bare classifier with `m2`'s n-gram range and C."""
     model = make_pipeline(
         TfidfVectorizer(
             analyzer="char_wb",
@@ -48,6 +49,7 @@ def curve(labels: str, data: Path, seeds: int) -> list[tuple[int, list[float]]]:
     splits = _splits(labels, data)
     train = splits["train"].frame.dropna(subset=["category"])
     val = splits["val"].frame.dropna(subset=["category"])
+    m2 = compose_config().models.m2
     rows = []
     for share in SHARES:
         scores = []
@@ -63,6 +65,7 @@ def curve(labels: str, data: Path, seeds: int) -> list[tuple[int, list[float]]]:
                     part["category"].to_numpy(),
                     val["text"].tolist(),
                     val["category"].to_numpy(),
+                    m2,
                 )
             )
         rows.append((int(round(share * len(train))), scores))

@@ -3,18 +3,18 @@
 A dedup decision compares the ticket with every window vector: 30,000 float32 vectors of 384
 dimensions are 46 MB per ticket, a product bound by memory and arithmetic (~1.5 ms on one core
 here, evicting the caches the rest of the route uses). `CodeIndex` keeps the window's vectors
-as int8 codes as well (round(SCALE * x), a quarter of float32's bytes) in a faiss scalar-quantizer
-index, which scans them about twice as fast as float16, and asks it for the best `CANDIDATES`
-rows. A code's score is within a known bound of the float32 one, so the codes tell which rows a
-decision can depend on: every row that may score above the decision's lowest threshold and
-every row that may be the most similar one. Only those rows are recomputed from the float32
-vectors and returned; the decision never looks at the others. When more rows than CANDIDATES
-may matter (a flood of near-copies), the whole float32 product is computed instead. Whatever a
-decision reads (the best row and its score, the rows above its threshold) is thus what the
-float32 product gives. Both compute each row's product with `np.vecdot`, one row at a time, so a row's score does not
-depend on where it sits or how many rows are computed with it (a BLAS matrix-vector product can
-round two identical rows differently, which would break ties between copies of one ticket
-differently).
+as int8 codes as well (round(SCALE * x), a quarter of float32's bytes) in a faiss
+scalar-quantizer index, which scans them about twice as fast as float16, and asks it for the
+best `CANDIDATES` rows. A code's score is within a known bound of the float32 one, so the codes
+tell which rows a decision can depend on: every row that may score above the decision's lowest
+threshold and every row that may be the most similar one. Only those rows are recomputed from
+the float32 vectors and returned; the decision never looks at the others. When more rows than
+CANDIDATES may matter (a flood of near-copies), the whole float32 product is computed instead.
+Whatever a decision reads (the best row and its score, the rows above its threshold) is thus
+what the float32 product gives. Both compute each row's product with `np.vecdot`, one row at a
+time, so a row's score does not depend on where it sits or how many rows are computed with it
+(a BLAS matrix-vector product can round two identical rows differently, which would break ties
+between copies of one ticket differently).
 
 The bound. A row x has codes c = round(SCALE * x) (clipped to ±127), so c / SCALE = x + d with
 d the row's rounding error, known when the row is added. The index returns ||c - SCALE * q||²
