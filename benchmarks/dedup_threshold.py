@@ -10,10 +10,12 @@ serving embedder as configured in conf/serve (`dedup.backend`, `dedup.max_seq_le
 No ticket text is printed or written: only vectors are used.
 
 Each stream is three 5-minute windows of real tickets at a given rate (tickets per window),
-optionally with one hand-written paraphrase flood (tests/floods: `dev` and `dev2` to tune on,
-`heldout`, `final`, `final2` and `final3` for the final numbers) spread over the middle window. Streams go through the serving `Deduplicator` for every grouping rule and
-threshold; the report counts floods caught as exactly one incident, the share of flood
-tickets inside it, false incidents per window and real tickets attached to a flood's incident.
+optionally with one flood spread over the middle window: a hand-written paraphrase flood
+(tests/floods: `dev` and `dev2` to tune on, `heldout`, `final` ... `final4` for the final
+numbers) or, with `--part copies`, one real ticket of the traffic split resubmitted 14 times.
+Streams go through the serving `Deduplicator` for every grouping rule and threshold; the
+report counts floods caught as exactly one incident, the share of flood tickets inside it,
+false incidents per window and real tickets attached to a flood's incident.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class Variant:
     usual_rate: bool = False  # discount the topic's rate in the train split (UsualRate)
     novelty: float | None = None  # only tickets without a train-split twin this close group
     significance: float | None = None  # usual_rate: a burst is this unlikely (-log10 Poisson)
+    near_copy: float | None = None  # burst: outside a burst, still link above this cosine
 
 
 VARIANTS = (
@@ -90,6 +93,19 @@ VARIANTS = (
     Variant(
         "n3", GroupingRule.BURST, 3, "burst of new topics (no train twin >= 0.76)", novelty=0.76
     ),
+    *(
+        Variant(
+            f"p3s{s}l{round(100 * c)}",
+            GroupingRule.BURST,
+            3,
+            f"significant burst (3+ close, 1e-{s}), else link near copies above {c}",
+            True,
+            significance=float(s),
+            near_copy=c,
+        )
+        for s in (5, 6, 7)
+        for c in (0.8, 0.85, 0.9)
+    ),
 )
 
 
@@ -115,6 +131,32 @@ def load_real_traffic() -> np.ndarray:
     import pandas as pd
 
     return embedder().encode(pd.read_parquet(PREPARED, columns=["text"])["text"].tolist())
+
+
+COPIES = 20  # --part copies: real tickets of the traffic split, each sent COPY_TIMES times
+COPY_TIMES = 14
+
+
+def copy_floods(seed: int = 0) -> dict[str, Flood]:
+    """Near-verbatim floods (`--part copies`): real EN and DE tickets of the traffic split,
+    each sent 14 times, as a customer or a monitor resubmitting one report, every copy with its
+    own reference number. What the earlier rule (link 0.85) was built for: a rule that catches
+    paraphrases must still catch these."""
+    import pandas as pd
+
+    frame = pd.read_parquet(PREPARED, columns=["subject", "body", "language"])
+    frame = frame[frame["language"].isin(["en", "de"])].reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    floods = {}
+    for row in rng.choice(len(frame), COPIES, replace=False):
+        subject, body, language = frame.loc[row, ["subject", "body", "language"]]
+        tickets = tuple(
+            (str(subject), f"{body}\n\nRef. {rng.integers(10_000, 100_000)}")
+            for _ in range(COPY_TIMES)
+        )
+        name = f"{language}_copy_{row}"
+        floods[name] = Flood(name, str(language), tickets)
+    return floods
 
 
 def load_reference() -> np.ndarray:
@@ -185,6 +227,7 @@ def replay(
         min_matches=variant.min_matches,
         usual_rate=UsualRate(_REFERENCE, variant.significance) if variant.usual_rate else None,
         novelty=None if variant.novelty is None else Novelty(_REFERENCE, variant.novelty),
+        near_copy=variant.near_copy,
     )
     incidents: set[str] = set()
     members: dict[str, list[int]] = {}
@@ -464,9 +507,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="write the markdown report here")
     parser.add_argument(
         "--part",
-        choices=PARTS,
+        choices=(*PARTS, "copies"),
         default="dev",
-        help="flood set: dev, dev2 (tune); heldout, final, final2, final3 (report)",
+        help="flood set: dev, dev2 (tune); heldout, final, final2, final3, final4 (report); "
+        "copies (real tickets of the traffic split resubmitted)",
     )
     parser.add_argument(
         "--traffic",
@@ -492,7 +536,7 @@ def main() -> None:
     PREPARED = PREPARED_DIR / f"{args.traffic}.parquet"
     if args.thresholds:
         THRESHOLDS = [float(t) for t in args.thresholds.split(",")]
-    flood_sets = load_floods(args.part)
+    flood_sets = copy_floods() if args.part == "copies" else load_floods(args.part)
     real = load_real_traffic()
     floods = {name: embedder().encode(flood.texts) for name, flood in flood_sets.items()}
     unrelated = embedder().encode(texts(UNRELATED))

@@ -56,10 +56,33 @@ def tiny_m2(tiny_splits):
 
 
 @pytest.fixture(scope="session")
-def real_m2(request):
+def real_splits(real_sample) -> dict[str, SplitData]:
+    """The shared real sample split as the pipeline's prepare stage splits it."""
+    return splits_from(load_tickets(str(real_sample)))
+
+
+@pytest.fixture(scope="session")
+def real_m2(real_splits):
     """M2 trained on the shared real sample (default hyper-parameters, seconds)."""
-    real = request.getfixturevalue("real_sample")
-    return fit("m2", splits_from(load_tickets(str(real))), slot="m2")
+    return fit("m2", real_splits, slot="m2")
+
+
+@pytest.fixture(scope="session")
+def burst_settings(real_splits, tmp_path_factory):
+    """The significant-burst setting (serving.settings.SIGNIFICANT_BURST) with the reference
+    its usual rates read, built as the dedup_reference stage builds it: the real train split,
+    embedded by the served encoder."""
+    import numpy as np
+
+    from smart_support.features.embeddings import dedup_encoder_model, shared_embedder
+    from smart_support.serving.settings import SIGNIFICANT_BURST, DedupSettings
+
+    configured = DedupSettings()
+    model = dedup_encoder_model(configured.finetuned, ROOT)
+    encoder = shared_embedder(model, configured.max_seq_length, configured.backend, 1)
+    path = tmp_path_factory.mktemp("dedup") / "dedup_reference.npy"
+    np.save(path, encoder.encode(real_splits["train"].texts))
+    return DedupSettings(**SIGNIFICANT_BURST, reference=str(path))
 
 
 @pytest.fixture

@@ -7,7 +7,10 @@ flood and no encoder training text, used once for the final numbers of the parap
 encoder. Three sets of 4 EN + 4 DE floods of 14 tickets came next, each by a writer who saw no
 other flood: `final2.yaml` (used once, for the significant-burst rule as chosen on `dev`; far
 more loosely worded than `dev`), then `dev2.yaml` (worded like `final2`, tuned on beside `dev`)
-and `final3.yaml` (used once, for the final numbers of the rule chosen on `dev` + `dev2`). Each
+and `final3.yaml` (used once, for the final numbers of the rule chosen on `dev` + `dev2`).
+`final4.yaml` (5 EN + 5 DE floods of 14, by a fifth writer who saw no other flood) was used
+once, for the final numbers of the served rule, the significant burst and its near-copy
+variant side by side. Each
 flood is one problem reported by a dozen customers in their own words (English or German); none
 of the text comes from the ticket dataset. `samples.py` keeps the floods of the first dedup work.
 """
@@ -22,7 +25,7 @@ import yaml
 from smart_support.text import ticket_text
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("dev", "dev2", "heldout", "final", "final2", "final3")
+PARTS = ("dev", "dev2", "heldout", "final", "final2", "final3", "final4")
 
 
 @dataclass(frozen=True)

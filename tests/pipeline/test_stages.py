@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -194,3 +195,16 @@ def test_drift_reference_saves_the_champions_reference_on_validation(
     assert len(saved["embedding"]["centroid"]) == 384
     report = json.loads((workdir / "reports/drift_reference.json").read_text())
     assert set(report["category"]) <= {"Billing", "Legal", "Technical"}
+
+
+def test_dedup_reference_embeds_the_train_split_with_the_served_encoder(workdir: Path) -> None:
+    assert stage("download")() == 0 and stage("export_feedback")() == 0
+    assert stage("prepare")() == 0
+    assert stage("dedup_reference")() == 0
+    params = yaml.safe_load((workdir / "params.yaml").read_text())
+    vectors = np.load(workdir / params["serve"]["dedup"]["reference"])
+    train_rows = json.loads((workdir / "reports/prepare.json").read_text())["rows"]["train"]
+    assert vectors.shape == (train_rows, 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    report = json.loads((workdir / "reports/dedup_reference.json").read_text())
+    assert report["encoder"]["backend"] == params["serve"]["dedup"]["backend"]

@@ -13,6 +13,7 @@ from pathlib import Path
 import bentoml
 import httpx
 import pytest
+import yaml
 
 from smart_support.tracking.packaging import CHAMPION_TAG, FALLBACK_TAG, build_bento
 from tests.local_server import LocalServer
@@ -44,6 +45,9 @@ def test_the_bento_carries_its_code_config_static_files_and_models(bento: str) -
         "conf/serve/default.yaml"
     ]
     assert {m.tag.name for m in built.info.all_models} == {CHAMPION_TAG, FALLBACK_TAG}
+    served = yaml.safe_load((ROOT / "bentos" / "bentofile.yaml").read_text())["include"]
+    dedup = yaml.safe_load((ROOT / "conf" / "serve" / "default.yaml").read_text())["dedup"]
+    assert dedup["reference"] in served  # the burst rule's usual traffic travels with it
 
 
 def test_the_bento_imports_its_own_copy_of_the_code(bento: str, tmp_path: Path) -> None:

@@ -158,6 +158,9 @@ def test_health_names_the_models_and_the_breaker(client) -> None:
         "rule": "link",
         "threshold": 0.85,
         "min_matches": 3,
+        "significance": None,
+        "near_copy": None,
+        "usual_rate_tickets": 0,  # link reads no usual rates
         "incident_after": 9,
         "window_s": 300.0,
     }

@@ -93,6 +93,8 @@ def test_the_environment_overrides_the_config(monkeypatch, settings: ServeSettin
         ({"rule": "single-link"}, "unknown dedup rule"),
         ({"min_matches": 0}, "min_matches"),
         ({"backend": "tensorrt"}, "unknown dedup backend 'tensorrt'"),
+        ({"significance": 6, "reference": None}, "significance needs dedup.reference"),
+        ({"significance": 0}, "significance must be positive"),
     ],
 )
 def test_a_bad_dedup_rule_is_rejected(dedup: dict, message: str) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import threading
 import zlib
@@ -24,8 +25,8 @@ AGENTS = (
     Agent("tria", "Tria", 1, {"Triage": 1.0}, {"en": 1.0, "de": 1.0}),
 )
 ONE_AGENT = (Agent("solo", "Solo", 1, {"Technical": 1.0}, {"en": 1.0}),)
-DEDUP = DedupSettings(threshold=0.6, window_s=300.0, incident_after=10)
-LINK_DEDUP = DedupSettings(threshold=0.6, window_s=300.0, incident_after=10, rule="link")
+# the store's mechanics under one fixed rule (the served rule is tested on real vectors)
+DEDUP = DedupSettings(threshold=0.6, window_s=300.0, incident_after=10, rule="link")
 
 
 def vector(seed: int) -> np.ndarray:
@@ -197,6 +198,60 @@ def test_a_flood_inside_one_batch_opens_one_incident(store: StateStore) -> None:
     assert len(store.incidents.list_incidents().incidents) == 1
 
 
+def near_copies(seed: int, n: int, rng_seed: int) -> np.ndarray:
+    """Unit vectors at cosine ~0.9 to vector(seed): one topic told n times."""
+    rng = np.random.default_rng(rng_seed)
+    noisy = vector(seed) + 0.5 * rng.standard_normal((n, DIM)).astype(np.float32) / np.sqrt(DIM)
+    return noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def burst(open_store, clock: FakeClock, tmp_path) -> StateStore:
+    """The significant-burst rule with a usual-traffic reference in which topic 7 is common
+    (30 of 130 tickets) and topic 1 never appears."""
+    reference = np.concatenate(
+        [near_copies(7, 30, 1), np.stack([vector(100 + i) for i in range(100)])]
+    )
+    np.save(tmp_path / "reference.npy", reference)
+    settings = DedupSettings(
+        threshold=0.6, window_s=300.0, incident_after=10, rule="burst", min_matches=3,
+        reference=str(tmp_path / "reference.npy"), significance=6.0,
+    )  # fmt: skip
+    return open_store(clock, agents=AGENTS, dedup=settings)
+
+
+def reported(store: StateStore, topic: int, n: int) -> list:
+    vectors = near_copies(topic, n, 2)
+    return [
+        store.ledger.record_routing([dataclasses.replace(ticket(f"{topic}-{i}"), embedding=v)])[0]
+        for i, v in enumerate(vectors)
+    ]
+
+
+def test_a_burst_of_a_new_topic_opens_an_incident_under_the_burst_rule(burst: StateStore) -> None:
+    outcomes = reported(burst, 1, 13)
+    assert [o.incident_created for o in outcomes].count(True) == 1
+    assert outcomes[10].incident_created  # the eleventh, as for the other rules
+
+
+def test_a_usual_topic_at_its_usual_rate_opens_no_incident(burst: StateStore) -> None:
+    # 13 close tickets where usual traffic brings about 13 * 31 / 131 = 3: far above it, but a
+    # chance of ~1e-4 in usual traffic, not the 1e-6 asked for
+    assert not any(o.incident_created for o in reported(burst, 7, 13))
+
+
+def test_the_burst_rule_without_its_reference_fails_before_routing(
+    open_store, clock, tmp_path
+) -> None:
+    settings = DedupSettings(rule="burst", reference=str(tmp_path / "none.npy"), significance=6.0)
+    store = open_store(clock, agents=AGENTS, dedup=settings)
+    store.jobs.enqueue_job({"subject": "s", "body": "b"})  # a store that never routes works
+    with pytest.raises(FileNotFoundError, match="dvc repro dedup_reference"):
+        store.ledger.load_window()  # what the service does at start-up
+    with pytest.raises(FileNotFoundError, match="dvc repro dedup_reference"):
+        store.ledger.record_routing([ticket("t0")])
+
+
 def test_unknown_incident_raises_key_error(store: StateStore) -> None:
     with pytest.raises(KeyError):
         store.incidents.get_incident("nope")
@@ -212,8 +267,8 @@ def test_another_store_on_the_same_database_sees_the_window(open_store, clock: F
 
 
 def test_group_merges_reach_the_other_stores_windows(open_store, clock: FakeClock) -> None:
-    a = open_store(clock, dedup=LINK_DEDUP)  # the rule that merges groups
-    b = open_store(clock, dedup=LINK_DEDUP)
+    a = open_store(clock, dedup=DEDUP)  # link: the rule that merges groups
+    b = open_store(clock, dedup=DEDUP)
     x, y = vector(1), vector(2)
     bridge = (x + y) / np.linalg.norm(x + y)  # cosine ~0.71 to both
     a.ledger.record_routing([ticket("x", seed=1), ticket("y", seed=2)])
@@ -466,7 +521,7 @@ def test_replicas_routing_at_once_never_overfill_and_open_one_incident(open_stor
 
 def test_replicas_claiming_at_once_get_each_job_once(open_store) -> None:
     clock = FakeClock()
-    replicas = [open_store(clock) for _ in range(6)]
+    replicas = [open_store(clock, dedup=DEDUP) for _ in range(6)]
     job_ids = [replicas[0].jobs.enqueue_job({"n": i}) for i in range(120)]
     claimed: list[str] = []
 

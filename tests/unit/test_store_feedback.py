@@ -19,7 +19,7 @@ AGENTS = (
     Agent("tess", "Tess", 1, {"Technical": 1.0}, {"en": 1.0}),
     Agent("bill", "Bill", 1, {"Billing": 1.0}, {"en": 1.0}),
 )
-DEDUP = DedupSettings(threshold=0.99, window_s=300.0, incident_after=10)
+DEDUP = DedupSettings(threshold=0.99, window_s=300.0, incident_after=10, rule="link")
 
 
 LEVELS = (("high", 0.6), ("low", 0.0))  # as conf/serve `urgency.levels`: highest first

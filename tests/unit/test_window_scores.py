@@ -16,6 +16,7 @@ from tests.floods.samples import DE_LOGIN_503, EN_LOGIN_503, EN_LOGIN_OUTAGE, UN
 CONF = Path(__file__).resolve().parents[2] / "conf" / "serve" / "default.yaml"
 DIM = 384
 WINDOW = 3_000  # above TWO_STAGE_FROM: decisions go through the code index
+FEW, MANY = window_scores.CANDIDATES  # rows asked of the code index first, then
 
 
 def units(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -100,13 +101,32 @@ def test_tickets_leaving_out_of_arrival_order_keep_decisions_exact(monkeypatch) 
     assert_same_decisions(two_stage, exact)
 
 
-def test_a_flood_larger_than_the_candidates_falls_back_to_float32(monkeypatch) -> None:
+class CountedSearches:
+    """How many rows each code-index search asked for (patched over CodeIndex.search)."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.asked: list[int] = []
+        search = CodeIndex.search
+
+        def counted(index, query, k):
+            self.asked.append(k)
+            return search(index, query, k)
+
+        monkeypatch.setattr(CodeIndex, "search", counted)
+
+
+@pytest.mark.parametrize("flood", [3 * FEW, 2 * MANY])
+def test_a_flood_larger_than_the_candidates_widens_the_search_and_stays_exact(
+    monkeypatch, flood: int
+) -> None:
     rng = np.random.default_rng(2)
     base = units(rng, 1)[0]
-    flood = near(rng, base, rng.uniform(0.9, 0.95, window_scores.CANDIDATES * 3))
-    vectors = np.concatenate([units(rng, WINDOW), flood])
+    copies = near(rng, base, rng.uniform(0.9, 0.95, flood))
+    vectors = np.concatenate([units(rng, WINDOW), copies])
+    searches = CountedSearches(monkeypatch)
     two_stage, exact = both_ways(monkeypatch, vectors, "link", 0.85, 1e9)
-    assert exact[-1].group_size > window_scores.CANDIDATES
+    assert exact[-1].group_size > FEW
+    assert MANY in searches.asked  # the flood's later tickets asked for more rows
     assert_same_decisions(two_stage, exact)
 
 

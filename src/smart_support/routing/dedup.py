@@ -13,6 +13,7 @@ problem can grow into an incident (README, issue 15: measured, not served).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -195,19 +196,26 @@ class DedupWindow:
         has_incident: Callable[[str], bool] = lambda group: False,
         rule: GroupingRule | str = DEFAULT_RULE,
         min_matches: int = DEFAULT_MIN_MATCHES,
-        usual: float = 0.0,
+        usual: float | Callable[[], float] = 0.0,
         significance: float | None = None,
+        near_copy: float | None = None,
     ) -> DedupDecision:
         """Compare one new ticket with the window; the window itself is not changed.
 
         `usual` (BURST only) is how many window tickets usually sit this close to such a
-        ticket (UsualRate); the ticket is dense when it is close to min_matches more than that,
-        or, with a `significance`, when that many close tickets are so unlikely (`is_dense`).
+        ticket (UsualRate), or a function that computes it (called only for a ticket close to
+        min_matches tickets); the ticket is dense when it is close to min_matches more than
+        that, or, with a `significance`, when that many close tickets are so unlikely
+        (`is_dense`).
+
+        With a `near_copy` cosine (BURST only), a ticket that is not dense matches and links
+        the groups of its near copies (members above `near_copy`) instead of a formed burst.
 
         The ticket joins the most similar matching group that already has an incident, else
-        the most similar matching group. Under LINK the other matching groups without an
-        incident are folded into it (transitive grouping); groups with their own incident
-        never merge. The other rules never merge.
+        the most similar matching group. Under LINK, and under BURST for a dense ticket or
+        near copies, the other matching groups without an incident are folded into it
+        (transitive grouping); groups with their own incident never merge. The other rules
+        never merge.
         """
         n = len(self)
         if n == 0:
@@ -225,14 +233,17 @@ class DedupWindow:
         similarity = max(float(sims.max()), float(centroid.max(initial=-1.0)))
         close = sims > threshold
         dense = rule is GroupingRule.BURST and is_dense(close, min_matches, usual, significance)
+        copies = rule is GroupingRule.BURST and not dense and near_copy is not None
+        if copies:  # outside a burst only near copies group, as under LINK at that threshold
+            close = sims > near_copy
         slots, score = _group_scores(
             rule,
             Candidates(self._live_slots[rows[close]], sims[close], multi, centroid, counts),
             threshold,
             min_matches,
-            dense,
+            dense or copies,
         )
-        merges = rule is GroupingRule.LINK or dense
+        merges = rule is GroupingRule.LINK or dense or copies
         matching = np.flatnonzero(score > -np.inf)
         if len(matching) == 0:
             return DedupDecision(similarity, False, new_group_id, (), self._ids[self._head + best])
@@ -280,16 +291,23 @@ class DedupWindow:
 
 
 def is_dense(
-    close: np.ndarray, min_matches: int, usual: float = 0.0, significance: float | None = None
+    close: np.ndarray,
+    min_matches: int,
+    usual: float | Callable[[], float] = 0.0,
+    significance: float | None = None,
 ) -> bool:
     """Whether a ticket is close (cosine above threshold: `close`, a mask) to at least
     min_matches tickets more than `usual` (the count expected in ordinary traffic), or, with a
     `significance`, to at least min_matches tickets that ordinary traffic would bring this
-    close with probability at most 10**-significance (a Poisson tail with mean `usual`)."""
+    close with probability at most 10**-significance (a Poisson tail with mean `usual`).
+    `usual` may be a function: it is called only when the count reaches min_matches."""
     count = int(np.count_nonzero(close))
+    if count < min_matches:  # usual >= 0: neither test can pass
+        return False
+    expected = usual() if callable(usual) else usual
     if significance is None:
-        return count - usual >= min_matches
-    return count >= min_matches and surprise(count, usual) >= significance
+        return count - expected >= min_matches
+    return surprise(count, expected) >= significance
 
 
 def surprise(count: int, expected: float) -> float:
@@ -412,6 +430,7 @@ class Deduplicator:
         min_matches: int = DEFAULT_MIN_MATCHES,
         usual_rate: UsualRate | None = None,
         novelty: Novelty | None = None,
+        near_copy: float | None = None,
     ) -> None:
         if min_matches < 1:
             raise ValueError(f"min_matches must be at least 1, got {min_matches}")
@@ -422,6 +441,8 @@ class Deduplicator:
         self.min_matches = min_matches
         self.usual_rate = usual_rate  # BURST: discount a topic's ordinary rate (None: zero)
         self.novelty = novelty  # None: every ticket may group; else only new topics do
+        # BURST: a ticket outside a burst links its near copies (above this cosine) only
+        self.near_copy = near_copy
         self.window = DedupWindow(dimension)
 
     def observe(
@@ -439,9 +460,13 @@ class Deduplicator:
         """
         self.window.prune(created_at - self.window_s)
         vector = np.asarray(embedding, dtype=np.float32).reshape(self.window.dimension)
-        usual, significance = 0.0, None
+        usual: float | Callable[[], float] = 0.0
+        significance = None
         if self.usual_rate is not None and self.rule is GroupingRule.BURST:
-            usual = self.usual_rate.expected(vector, self.threshold, len(self.window))
+            # a product over the whole reference: only for a ticket that may be dense
+            usual = functools.partial(
+                self.usual_rate.expected, vector, self.threshold, len(self.window)
+            )
             significance = self.usual_rate.significance
         decision = self.window.decide(
             vector,
@@ -452,6 +477,7 @@ class Deduplicator:
             self.min_matches,
             usual,
             significance,
+            self.near_copy,
         )
         if decision.is_duplicate and self.novelty is not None and self.novelty.is_usual(vector):
             decision = DedupDecision(

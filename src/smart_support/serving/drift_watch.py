@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 from smart_support.clock import Clock
 from smart_support.monitoring.drift import DriftMonitor, DriftObservation
@@ -17,10 +16,9 @@ from smart_support.monitoring.reference import load_reference
 from smart_support.serving.alerts import drift_message
 from smart_support.serving.outbox import Outbox
 from smart_support.serving.records import NewTicket
-from smart_support.serving.settings import DriftSettings
+from smart_support.serving.settings import DriftSettings, project_file
 
 log = logging.getLogger(__name__)
-PROJECT_ROOT = Path(__file__).resolve().parents[3]  # the checkout, or the Bento's src/
 
 
 def build_drift_monitor(settings: DriftSettings, clock: Clock) -> DriftMonitor:
@@ -29,10 +27,7 @@ def build_drift_monitor(settings: DriftSettings, clock: Clock) -> DriftMonitor:
     built yet) it reports `disabled`."""
     path = None
     if settings.enabled and settings.reference:
-        path = Path(settings.reference)
-        if not path.is_absolute():
-            found = [p for p in (PROJECT_ROOT / path, Path.cwd() / path) if p.exists()]
-            path = found[0] if found else PROJECT_ROOT / path
+        path = project_file(settings.reference)
     return DriftMonitor(load_reference(path), settings, clock)
 
 

@@ -76,6 +76,10 @@ class TicketLedger:
         self.agents = tuple(agents)
         self.min_affinity = min_affinity
 
+    def load_window(self) -> None:
+        """Build this process's dedup window now (the burst rule reads its reference)."""
+        _ = self._window.dedup
+
     @property
     def dedup_rule(self) -> dict[str, Any]:
         """The dedup grouping rule this process runs (conf/serve `dedup`), for /health."""
@@ -84,6 +88,9 @@ class TicketLedger:
             "rule": dedup.rule,
             "threshold": dedup.threshold,
             "min_matches": dedup.min_matches,
+            "significance": dedup.significance,
+            "near_copy": dedup.near_copy,
+            "usual_rate_tickets": len(usual.reference) if (usual := self._window.usual_rate) else 0,
             "incident_after": dedup.incident_after,
             "window_s": dedup.window_s,
         }

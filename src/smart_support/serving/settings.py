@@ -36,6 +36,19 @@ def yaml_defaults() -> dict[str, Any]:
     return data
 
 
+PROJECT_ROOT = Path(__file__).resolve().parents[3]  # the checkout, or the Bento's src/
+
+
+def project_file(path: str) -> Path:
+    """A configured file: as given when absolute, else under the project root, else under the
+    working directory (a Bento's `src/`); the project root's path when neither has it."""
+    given = Path(path)
+    if given.is_absolute():
+        return given
+    found = [p for p in (PROJECT_ROOT / given, Path.cwd() / given) if p.exists()]
+    return found[0] if found else PROJECT_ROOT / given
+
+
 class Section(BaseModel):
     """A frozen settings section whose missing keys come from its part of the YAML."""
 
@@ -116,6 +129,17 @@ class RetentionSettings(Section):
         return self
 
 
+# The significant-burst setting measured for issue 15 (README "Significant bursts"); opt in with
+# these keys under conf/serve `dedup` (`reference` comes from the dedup_reference stage).
+SIGNIFICANT_BURST: dict[str, Any] = {
+    "rule": "burst",
+    "threshold": 0.55,
+    "min_matches": 3,
+    "significance": 6.0,
+    "near_copy": 0.85,
+}
+
+
 class DedupSettings(Section):
     section: ClassVar[str] = "dedup"
     threshold: float  # measured in docs/dedup_threshold.md
@@ -124,8 +148,11 @@ class DedupSettings(Section):
     max_seq_length: int
     backend: str  # torch | onnx | onnx-int8 (features/embeddings.BACKENDS)
     finetuned: str | None  # the encoder stage's output dir; None: the packaged model
-    rule: str  # a GroupingRule: dense | link | nearest | centroid
-    min_matches: int  # members a ticket must match under "dense"
+    rule: str  # a GroupingRule: dense | link | nearest | centroid | burst
+    min_matches: int  # members a ticket must match under "dense" and "burst"
+    reference: str | None  # burst: the dedup_reference stage's vectors (a topic's usual rate)
+    significance: float | None  # burst: a burst is this unlikely in usual traffic (-log10)
+    near_copy: float | None  # burst: outside a burst, tickets above this cosine still link
 
     @model_validator(mode="after")
     def _known(self) -> DedupSettings:
@@ -138,6 +165,12 @@ class DedupSettings(Section):
             raise ValueError(f"dedup.min_matches must be at least 1, got {self.min_matches}")
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown dedup backend {self.backend!r}; known: {list(BACKENDS)}")
+        if self.significance is not None and not self.reference:
+            raise ValueError("dedup.significance needs dedup.reference (the usual rate's vectors)")
+        if self.significance is not None and self.significance <= 0:
+            raise ValueError(f"dedup.significance must be positive, got {self.significance}")
+        if self.near_copy is not None and not 0 < self.near_copy <= 1:
+            raise ValueError(f"dedup.near_copy must be a cosine in (0, 1], got {self.near_copy}")
         return self
 
 

@@ -100,7 +100,9 @@ class StateStore:
     def from_settings(
         cls, settings: ServeSettings, clock: Clock | None = None, migrate: bool = True
     ) -> StateStore:
-        return cls.open(
+        """The service's store. Its dedup window is built now, so that a missing burst-rule
+        reference fails the start, not the first route."""
+        store = cls.open(
             Database.from_settings(settings.store),
             clock=clock,
             agents=settings.agents,
@@ -112,6 +114,8 @@ class StateStore:
             webhook=settings.webhook,
             retention=settings.retention,
         )
+        store.ledger.load_window()
+        return store
 
     def close(self) -> None:
         self.database.close()

@@ -10,14 +10,15 @@ misses no row (on PostgreSQL a sequence alone is not commit-ordered across trans
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from smart_support.routing.dedup import Deduplicator
-from smart_support.serving.settings import DedupSettings
+from smart_support.routing.dedup import Deduplicator, GroupingRule, UsualRate
+from smart_support.serving.settings import DedupSettings, project_file
 
 
 class WindowCache:
@@ -25,20 +26,35 @@ class WindowCache:
         self.settings = settings
         self.dimension = dimension
         self.lock = threading.Lock()
-        self.reset()
+        self._dedup: Deduplicator | None = None
+        self.ticket_seq = 0
+        self.merge_seq: int | None = None
+
+    @functools.cached_property
+    def usual_rate(self) -> UsualRate | None:
+        """Read on first use: a store that never routes needs no reference."""
+        return usual_rate(self.settings)
+
+    @property
+    def dedup(self) -> Deduplicator:
+        if self._dedup is None:
+            self._dedup = Deduplicator(
+                threshold=self.settings.threshold,
+                window_s=self.settings.window_s,
+                incident_after=self.settings.incident_after,
+                dimension=self.dimension,
+                rule=self.settings.rule,
+                min_matches=self.settings.min_matches,
+                usual_rate=self.usual_rate,
+                near_copy=self.settings.near_copy,
+            )
+        return self._dedup
 
     def reset(self) -> None:
         """Forget everything (after a rolled-back transaction); the next refresh reloads."""
-        self.dedup = Deduplicator(
-            threshold=self.settings.threshold,
-            window_s=self.settings.window_s,
-            incident_after=self.settings.incident_after,
-            dimension=self.dimension,
-            rule=self.settings.rule,
-            min_matches=self.settings.min_matches,
-        )
+        self._dedup = None
         self.ticket_seq = 0
-        self.merge_seq: int | None = None
+        self.merge_seq = None
 
     def refresh(self, conn: Connection, now: float) -> None:
         cutoff = now - self.settings.window_s
@@ -54,6 +70,20 @@ class WindowCache:
         ):
             window.add(ticket_id, group_id, np.frombuffer(blob, dtype=np.float32), created_at)
             self.ticket_seq = seq  # rows older than the window are skipped, never needed later
+
+
+def usual_rate(settings: DedupSettings) -> UsualRate | None:
+    """The burst rule's usual rates: the `dedup_reference` stage's vectors of the train split
+    (unit rows, float32); None for the other rules or without a reference."""
+    if GroupingRule(settings.rule) is not GroupingRule.BURST or not settings.reference:
+        return None
+    path = project_file(settings.reference)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"dedup.reference {path} is missing: the burst rule's usual rates come from the "
+            "dedup_reference stage (`dvc repro dedup_reference`)"
+        )
+    return UsualRate(np.load(path), settings.significance)
 
 
 _MERGES_SINCE = sa.text(
