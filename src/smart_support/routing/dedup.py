@@ -236,14 +236,15 @@ class DedupWindow:
         copies = rule is GroupingRule.BURST and not dense and near_copy is not None
         if copies:  # outside a burst only near copies group, as under LINK at that threshold
             close = sims > near_copy
+        links = dense or copies  # every close group matches, and they merge
         slots, score = _group_scores(
             rule,
             Candidates(self._live_slots[rows[close]], sims[close], multi, centroid, counts),
             threshold,
             min_matches,
-            dense or copies,
+            links,
         )
-        merges = rule is GroupingRule.LINK or dense or copies
+        merges = rule is GroupingRule.LINK or links
         matching = np.flatnonzero(score > -np.inf)
         if len(matching) == 0:
             return DedupDecision(similarity, False, new_group_id, (), self._ids[self._head + best])

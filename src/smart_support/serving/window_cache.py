@@ -22,18 +22,20 @@ from smart_support.serving.settings import DedupSettings, project_file
 
 
 class WindowCache:
+    _dedup: Deduplicator | None  # built on first use (`dedup`)
+    ticket_seq: int
+    merge_seq: int | None
+
     def __init__(self, settings: DedupSettings, dimension: int = 384) -> None:
         self.settings = settings
         self.dimension = dimension
         self.lock = threading.Lock()
-        self._dedup: Deduplicator | None = None
-        self.ticket_seq = 0
-        self.merge_seq: int | None = None
+        self.reset()
 
     @functools.cached_property
     def usual_rate(self) -> UsualRate | None:
         """Read on first use: a store that never routes needs no reference."""
-        return usual_rate(self.settings)
+        return load_usual_rate(self.settings)
 
     @property
     def dedup(self) -> Deduplicator:
@@ -72,7 +74,7 @@ class WindowCache:
             self.ticket_seq = seq  # rows older than the window are skipped, never needed later
 
 
-def usual_rate(settings: DedupSettings) -> UsualRate | None:
+def load_usual_rate(settings: DedupSettings) -> UsualRate | None:
     """The burst rule's usual rates: the `dedup_reference` stage's vectors of the train split
     (unit rows, float32); None for the other rules or without a reference."""
     if GroupingRule(settings.rule) is not GroupingRule.BURST or not settings.reference:
