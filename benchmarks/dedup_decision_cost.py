@@ -6,8 +6,8 @@
 `size` real tickets (train, validation and test splits embedded by the served encoder, drawn
 with replacement, so a 30,000-ticket window repeats each ticket about three times, as this
 dataset's template topics do), then `--routes` test tickets are decided one after another. The
-served rule (conf/serve `dedup`: link 0.85) and the significant-burst setting
-(serving.settings.SIGNIFICANT_BURST, usual rates from the dedup_reference stage's file) run in
+served rule (conf/serve `dedup`: the significant burst, usual rates from the dedup_reference
+stage's file) and the pairwise link rule served before (serving.settings.PAIRWISE_LINK) run in
 turn on the same window and tickets, in the same run. Random vectors (as in `route_window`) sit
 far apart and would hide what a low threshold costs: real tickets have dozens of neighbours
 above 0.55 in a full window. Writes benchmarks/results/dedup_decision_cost.json.
@@ -68,7 +68,7 @@ def run(sizes: list[int], routes: int, seed: int = 0) -> dict[str, Any]:
     import faiss
     from threadpoolctl import threadpool_limits
 
-    from smart_support.serving.settings import SIGNIFICANT_BURST, DedupSettings
+    from smart_support.serving.settings import PAIRWISE_LINK, DedupSettings
 
     faiss.omp_set_num_threads(1)
     vectors = embedded_splits()
@@ -76,7 +76,8 @@ def run(sizes: list[int], routes: int, seed: int = 0) -> dict[str, Any]:
     served = DedupSettings()
     rules = {
         f"served ({served.rule} {served.threshold})": {},
-        "significant burst (0.55)": SIGNIFICANT_BURST,
+        "served without cohesion": {"cohesion": None},
+        "pairwise link (0.85)": PAIRWISE_LINK,
     }
     rng = np.random.default_rng(seed)
     results: dict[str, Any] = {}

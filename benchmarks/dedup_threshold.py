@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ class Variant:
     novelty: float | None = None  # only tickets without a train-split twin this close group
     significance: float | None = None  # usual_rate: a burst is this unlikely (-log10 Poisson)
     near_copy: float | None = None  # burst: outside a burst, still link above this cosine
+    cohesion: float | None = None  # burst: share of the close tickets' pairs that are close
 
 
 VARIANTS = (
@@ -106,6 +108,19 @@ VARIANTS = (
         for s in (5, 6, 7)
         for c in (0.8, 0.85, 0.9)
     ),
+    *(
+        Variant(
+            f"p3s6l85c{round(100 * q)}",
+            GroupingRule.BURST,
+            3,
+            f"as p3s6l85, and a burst's close tickets are close to one another ({q} of pairs)",
+            True,
+            significance=6.0,
+            near_copy=0.85,
+            cohesion=q,
+        )
+        for q in (0.3, 0.4, 0.5)
+    ),
 )
 
 
@@ -121,8 +136,18 @@ class StreamScore:
 # --- data ------------------------------------------------------------------------------
 
 
+SYNTHETIC = 1_500  # --traffic synthetic: the load test's background tickets, seeded
+
+
 def load_real_traffic() -> np.ndarray:
-    """The prepared split (--traffic: test, or val to tune), embedded by the serving embedder."""
+    """The prepared split (--traffic: test, or val to tune), embedded by the serving embedder;
+    with --traffic synthetic, the load test's template tickets (traffic unlike the reference)."""
+    if PREPARED.stem == "synthetic":
+        from benchmarks.loadtest import background_ticket
+
+        rng = random.Random(0)
+        tickets = [background_ticket(rng) for _ in range(SYNTHETIC)]
+        return embedder().encode(texts(tuple((t["subject"], t["body"]) for t in tickets)))
     if not PREPARED.exists():
         sys.exit(
             f"missing {PREPARED.relative_to(ROOT)}: it comes from the DVC pipeline (prepare "
@@ -228,6 +253,7 @@ def replay(
         usual_rate=UsualRate(_REFERENCE, variant.significance) if variant.usual_rate else None,
         novelty=None if variant.novelty is None else Novelty(_REFERENCE, variant.novelty),
         near_copy=variant.near_copy,
+        cohesion=variant.cohesion,
     )
     incidents: set[str] = set()
     members: dict[str, list[int]] = {}
@@ -514,9 +540,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--traffic",
-        choices=("val", "test"),
+        choices=("val", "test", "synthetic"),
         default="test",
-        help="real background: the validation split (tuning) or the test split (report)",
+        help="background: the validation split (tuning), the test split (report), or the load "
+        "test's template tickets (synthetic: false incidents on traffic unlike the reference)",
     )
     parser.add_argument("--encoder", default=None, help="model to measure (default: conf/serve)")
     parser.add_argument(

@@ -69,20 +69,20 @@ def real_m2(real_splits):
 
 @pytest.fixture(scope="session")
 def burst_settings(real_splits, tmp_path_factory):
-    """The significant-burst setting (serving.settings.SIGNIFICANT_BURST) with the reference
-    its usual rates read, built as the dedup_reference stage builds it: the real train split,
-    embedded by the served encoder."""
+    """The served dedup setting (the significant burst) with the reference its usual rates
+    read, built as the dedup_reference stage builds it: the real train split, embedded by the
+    served encoder."""
     import numpy as np
 
     from smart_support.features.embeddings import dedup_encoder_model, shared_embedder
-    from smart_support.serving.settings import SIGNIFICANT_BURST, DedupSettings
+    from smart_support.serving.settings import DedupSettings
 
     configured = DedupSettings()
     model = dedup_encoder_model(configured.finetuned, ROOT)
     encoder = shared_embedder(model, configured.max_seq_length, configured.backend, 1)
     path = tmp_path_factory.mktemp("dedup") / "dedup_reference.npy"
     np.save(path, encoder.encode(real_splits["train"].texts))
-    return DedupSettings(**SIGNIFICANT_BURST, reference=str(path))
+    return DedupSettings(reference=str(path))
 
 
 @pytest.fixture

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import random
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -131,3 +136,27 @@ def assert_valid_prediction(model, texts: list[str], embeddings: np.ndarray | No
     assert np.all((prediction.confidences > 0) & (prediction.confidences <= 1))
     assert np.all((prediction.urgency >= 0) & (prediction.urgency <= 1))
     assert np.allclose(prediction.probabilities.sum(axis=1), 1.0)
+
+
+@functools.cache
+def dedup_reference() -> Path:
+    """The served dedup rule's usual traffic for test services: the tiny train split embedded
+    by the served encoder, as the dedup_reference stage embeds the real one. Built once per
+    session, removed at exit."""
+    from smart_support.serving.bento_models import dedup_encoder
+    from smart_support.serving.settings import ServeSettings
+
+    encoder = dedup_encoder(ServeSettings.from_config(compose_config().serve))
+    folder = Path(tempfile.mkdtemp(prefix="smart-support-dedup-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "dedup_reference.npy"
+    np.save(path, encoder.encode(splits_from(make_tickets(240))["train"].texts))
+    return path
+
+
+def served_dedup() -> Any:
+    """The served dedup setting with the test services' reference: what a store that routes
+    tickets needs when its test is not about dedup (a fresh clone has no pipeline outputs)."""
+    from smart_support.serving.settings import DedupSettings
+
+    return DedupSettings(reference=str(dedup_reference()))

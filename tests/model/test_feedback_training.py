@@ -17,7 +17,7 @@ from smart_support.serving.store import StateStore
 from smart_support.serving.ticket_service import shown_title, stored_body
 from smart_support.text import ticket_text
 from tests.fakes import FakeClock
-from tests.helpers import fit, make_tickets
+from tests.helpers import fit, make_tickets, served_dedup
 
 SUBJECT = "Parking permit sticker"
 BODY = (
@@ -35,7 +35,7 @@ def splits(feedback=None) -> dict[str, SplitData]:
 
 def corrected_store(tmp_path: Path, category: str) -> StateStore:
     """A store holding one routed ticket that an agent corrected to `category`."""
-    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}", FakeClock())
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}", FakeClock(), dedup=served_dedup())
     body = BODY.format(n=3)
     store.ledger.record_routing(
         [

@@ -124,8 +124,9 @@ def store_with_a_correction(path: Path) -> None:
     from smart_support.serving.records import NewTicket
     from smart_support.serving.store import StateStore
     from tests.fakes import FakeClock
+    from tests.helpers import served_dedup
 
-    store = StateStore.open(f"sqlite:///{path}", FakeClock())
+    store = StateStore.open(f"sqlite:///{path}", FakeClock(), dedup=served_dedup())
     vector = np.ones(384, dtype=np.float32) / np.sqrt(384)
     body = "The parking permit sticker for garage level 3 peeled off, please send one."
     new = NewTicket("t1", "Parking permit", "Billing", 0.4, True, 0.2, "m1", "en", vector, body)

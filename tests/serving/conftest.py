@@ -13,6 +13,7 @@ import yaml
 
 from smart_support.config import compose_config, to_dict
 from smart_support.serving.access import hash_key
+from tests.helpers import dedup_reference
 from tests.serving.tiny_models import import_tiny_models
 
 
@@ -68,6 +69,8 @@ def write_params(path: Path, store: Path, **serve: Any) -> Path:
     # never the checkout's models/drift_reference.json (a leftover of `make repro`): a test
     # that wants a reference passes `drift=`
     cfg["serve"]["drift"]["reference"] = str(path.parent / "no_drift_reference.json")
+    # nor its models/dedup_reference.npy, which a fresh clone lacks
+    cfg["serve"]["dedup"]["reference"] = str(dedup_reference())
     cfg["serve"].update(serve)
     path.write_text(yaml.safe_dump(cfg))
     return path

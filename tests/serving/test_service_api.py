@@ -6,9 +6,11 @@ import json
 import sqlite3
 import time
 
+import numpy as np
 import pytest
 
 from smart_support.serving.runtime import load_serve_settings
+from tests.helpers import dedup_reference
 
 TICKET = {
     "subject": "Invoice charged twice",
@@ -153,23 +155,27 @@ def test_health_names_the_models_and_the_breaker(client) -> None:
         "backend": "onnx-int8",
         "max_seq_length": 64,
     }
-    # the rule as configured in conf/serve
+    # the rule as configured in conf/serve, its usual rates from the test services' reference
     assert health["dedup_rule"] == {
-        "rule": "link",
-        "threshold": 0.85,
+        "rule": "burst",
+        "threshold": 0.55,
         "min_matches": 3,
-        "significance": None,
-        "near_copy": None,
-        "usual_rate_tickets": 0,  # link reads no usual rates
+        "significance": 6.0,
+        "near_copy": 0.85,
+        "cohesion": 0.4,
+        "usual_rate_tickets": len(np.load(dedup_reference())),
         "incident_after": 9,
         "window_s": 300.0,
     }
 
 
 def test_resolving_frees_the_agent(client) -> None:
-    # not TICKET: the session has routed it often enough to make it an incident, whose
-    # members hold no slot of their own (tests/serving/test_incidents_api.py)
-    lone = {"subject": "Refund for order 88812 missing", "body": "The refund never arrived."}
+    # not TICKET, nor a refund like it: the session routes it often enough to make it an
+    # incident, whose members hold no slot of their own (tests/serving/test_incidents_api.py)
+    lone = {
+        "subject": "Badge reader rejects my card",
+        "body": "The badge reader at the side entrance rejects my new access card.",
+    }
     routed = client.post("/route", json=lone).json()
     before = {a["id"]: a["load"] for a in client.get("/agents").json()["agents"]}
     answer = client.post(f"/tickets/{routed['ticket_id']}/resolve").json()

@@ -14,6 +14,7 @@ from smart_support.serving.runtime import NotFound, QueueFull, Runtime
 from smart_support.serving.settings import ServeSettings
 from smart_support.text import ticket_text
 from tests.fakes import FakeClock
+from tests.helpers import dedup_reference
 
 PII_SUBJECT = "Rückruf +49 30 12345678, jane.doe@example.com"
 PII_BODY = "Karte 4111 1111 1111 1111 wurde doppelt belastet, IBAN DE89370400440532013000."
@@ -39,7 +40,11 @@ def alert_titles(built: Runtime) -> list[str]:
 @pytest.fixture
 def runtime(tmp_path):
     settings = ServeSettings.from_config(
-        {"store": {"path": str(tmp_path / "state.db")}, "limits": {"max_queued_jobs": 2}}
+        {
+            "store": {"path": str(tmp_path / "state.db")},
+            "limits": {"max_queued_jobs": 2},
+            "dedup": {"reference": str(dedup_reference())},
+        }
     )
     recorder = Recorder()
     built = Runtime.build(settings, recorder.classify, lambda: {}, clock=FakeClock())
@@ -107,7 +112,12 @@ def test_a_confident_but_unfamiliar_ticket_goes_to_review(tmp_path) -> None:
         ]
         return [from_wire(to_wire(c)) for c in made]
 
-    settings = ServeSettings.from_config({"store": {"path": str(tmp_path / "state.db")}})
+    settings = ServeSettings.from_config(
+        {
+            "store": {"path": str(tmp_path / "state.db")},
+            "dedup": {"reference": str(dedup_reference())},
+        }
+    )
     built = Runtime.build(settings, classify, lambda: {}, clock=FakeClock())
     try:
         tickets = [TicketIn(subject="Invoice", body=f"charged twice {i}") for i in range(2)]

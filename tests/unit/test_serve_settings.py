@@ -95,6 +95,9 @@ def test_the_environment_overrides_the_config(monkeypatch, settings: ServeSettin
         ({"backend": "tensorrt"}, "unknown dedup backend 'tensorrt'"),
         ({"significance": 6, "reference": None}, "significance needs dedup.reference"),
         ({"significance": 0}, "significance must be positive"),
+        ({"near_copy": 1.5}, "near_copy must be a cosine"),
+        ({"cohesion": 0}, "cohesion must be a share"),
+        ({"cohesion": 1.2}, "cohesion must be a share"),
     ],
 )
 def test_a_bad_dedup_rule_is_rejected(dedup: dict, message: str) -> None:

@@ -19,6 +19,7 @@ from smart_support.serving.migrations import HERE
 from smart_support.serving.records import NewTicket
 from smart_support.serving.store import StateStore
 from tests.fakes import FakeClock
+from tests.helpers import served_dedup
 
 LEGACY_SCHEMA = Path(__file__).with_name("legacy_state_schema.sql")
 HEAD = ScriptDirectory(str(HERE)).get_current_head()
@@ -82,7 +83,7 @@ def test_a_state_file_from_before_migrations_is_adopted(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as old:
         old.executescript(LEGACY_SCHEMA.read_text())
-    store = StateStore.open(f"sqlite:///{path}", FakeClock())
+    store = StateStore.open(f"sqlite:///{path}", FakeClock(), dedup=served_dedup())
     [outcome] = store.ledger.record_routing([ticket("t1")])
     assert outcome.ticket_id == "t1"
     assert schema_versions(f"sqlite:///{path}") == [HEAD]
@@ -136,7 +137,8 @@ def outage(
 
 def test_a_lost_database_answers_unavailable_in_time_and_recovers(outage) -> None:
     url, lose, restore = outage
-    store = StateStore.open(Database(url, timeout_s=1.0, connect_timeout_s=1.0), FakeClock())
+    database = Database(url, timeout_s=1.0, connect_timeout_s=1.0)
+    store = StateStore.open(database, FakeClock(), dedup=served_dedup())
     store.ledger.record_routing([ticket("before")])
     job_id = store.jobs.enqueue_job({"n": 1})
     lose()

@@ -1,14 +1,17 @@
 """Semantic dedup: which recent group a new ticket joins, and when a group becomes an incident.
 
 Embeddings are unit-normalised, so cosine similarity is a dot product. How a new ticket
-picks its group is a GroupingRule. The default, LINK, makes a ticket a duplicate when its
-best cosine - against any ticket in the window or against the centroid of a multi-ticket
-group - exceeds the threshold; it joins that group, and a ticket that matches several
-groups bridges them and they merge (transitive grouping). Transitivity chains real tickets
-on a shared topic, so the threshold must be high (0.85): docs/dedup_threshold.md measures
-the rules and thresholds on real ticket traffic with injected floods. `Novelty` keeps tickets
-of usual topics (a near-twin in ordinary traffic) out of every group, so only bursts of a new
-problem can grow into an incident (README, issue 15: measured, not served).
+picks its group is a GroupingRule. LINK (this module's default) makes a ticket a duplicate
+when its best cosine - against any ticket in the window or against the centroid of a
+multi-ticket group - exceeds the threshold; it joins that group, and a ticket that matches
+several groups bridges them and they merge (transitive grouping). Transitivity chains real
+tickets on a shared topic, so the threshold must be high (0.85) and only near copies group.
+The served rule (conf/serve `dedup`) is BURST with a significance test on the topic's usual
+rate (`UsualRate`), near copies and cohesion: a ticket links the tickets it is close to at
+0.55 only when that many is unlikely in ordinary traffic and they form a cluster
+(`cohesive`). docs/dedup_threshold.md and the README measure the rules on real ticket traffic
+with injected floods. `Novelty` keeps tickets of usual topics (a near-twin in ordinary
+traffic) out of every group (measured, not served).
 """
 
 from __future__ import annotations
@@ -111,6 +114,13 @@ class DedupWindow:
     def _live_slots(self) -> np.ndarray:
         return self._rows_slot[self._head : len(self._ids)]
 
+    def members(self, group_id: str) -> np.ndarray:
+        """The vectors of the group's window tickets, in arrival order."""
+        slot = self._slot_of.get(group_id)
+        if slot is None:
+            return self._vectors[:0]
+        return self._vectors[self._head + np.flatnonzero(self._live_slots == slot)]
+
     def group_size(self, group_id: str) -> int:
         slot = self._slot_of.get(group_id)
         return 0 if slot is None else int(self._counts[slot])
@@ -199,6 +209,7 @@ class DedupWindow:
         usual: float | Callable[[], float] = 0.0,
         significance: float | None = None,
         near_copy: float | None = None,
+        cohesion: float | None = None,
     ) -> DedupDecision:
         """Compare one new ticket with the window; the window itself is not changed.
 
@@ -206,7 +217,8 @@ class DedupWindow:
         ticket (UsualRate), or a function that computes it (called only for a ticket close to
         min_matches tickets); the ticket is dense when it is close to min_matches more than
         that, or, with a `significance`, when that many close tickets are so unlikely
-        (`is_dense`).
+        (`is_dense`). With a `cohesion`, the tickets it is close to must also be close to one
+        another: at least that share of their pairs above the threshold (`cohesive`).
 
         With a `near_copy` cosine (BURST only), a ticket that is not dense matches and links
         the groups of its near copies (members above `near_copy`) instead of a formed burst.
@@ -233,6 +245,10 @@ class DedupWindow:
         similarity = max(float(sims.max()), float(centroid.max(initial=-1.0)))
         close = sims > threshold
         dense = rule is GroupingRule.BURST and is_dense(close, min_matches, usual, significance)
+        if dense and cohesion is not None:
+            dense = cohesive(
+                self._vectors[self._head + _closest(rows, sims, close)], threshold, cohesion
+            )
         copies = rule is GroupingRule.BURST and not dense and near_copy is not None
         if copies:  # outside a burst only near copies group, as under LINK at that threshold
             close = sims > near_copy
@@ -309,6 +325,34 @@ def is_dense(
     if significance is None:
         return count - expected >= min_matches
     return surprise(count, expected) >= significance
+
+
+COHESION_SAMPLE = 32  # tickets a cohesion check compares pairwise: the closest or latest
+
+
+def cohesive(vectors: np.ndarray, threshold: float, cohesion: float) -> bool:
+    """Whether tickets (unit `vectors`) form a cluster: at least a `cohesion` share of their
+    pairs above the threshold.
+
+    One problem told by many customers is such a cluster: the reports' pairs sit above the
+    threshold together. Traffic that is all alike is not: a ticket filed from a template shares
+    words with many others, and they share different words with it, so a ticket's close
+    tickets are mostly not close to one another, and a group grown by chaining such tickets
+    is not either. Callers pass at most COHESION_SAMPLE tickets: the cost does not grow with
+    the window."""
+    k = len(vectors)
+    if k < 2:
+        return True
+    above = int(np.count_nonzero(vectors @ vectors.T > threshold)) - k  # the diagonal is 1
+    return above >= cohesion * k * (k - 1)
+
+
+def _closest(rows: np.ndarray, sims: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """The COHESION_SAMPLE rows of `rows[close]` most similar to the ticket (any order)."""
+    rows, sims = rows[close], sims[close]
+    if len(rows) <= COHESION_SAMPLE:
+        return rows
+    return rows[np.argpartition(-sims, COHESION_SAMPLE - 1)[:COHESION_SAMPLE]]
 
 
 def surprise(count: int, expected: float) -> float:
@@ -432,6 +476,7 @@ class Deduplicator:
         usual_rate: UsualRate | None = None,
         novelty: Novelty | None = None,
         near_copy: float | None = None,
+        cohesion: float | None = None,
     ) -> None:
         if min_matches < 1:
             raise ValueError(f"min_matches must be at least 1, got {min_matches}")
@@ -444,6 +489,8 @@ class Deduplicator:
         self.novelty = novelty  # None: every ticket may group; else only new topics do
         # BURST: a ticket outside a burst links its near copies (above this cosine) only
         self.near_copy = near_copy
+        # BURST: a burst's close tickets must be close to one another too (`cohesive`)
+        self.cohesion = cohesion
         self.window = DedupWindow(dimension)
 
     def observe(
@@ -479,6 +526,7 @@ class Deduplicator:
             usual,
             significance,
             self.near_copy,
+            self.cohesion,
         )
         if decision.is_duplicate and self.novelty is not None and self.novelty.is_usual(vector):
             decision = DedupDecision(
@@ -488,4 +536,14 @@ class Deduplicator:
         self.window.add(ticket_id, decision.group_id, embedding, created_at)
         size = self.window.group_size(decision.group_id)
         action = incident_action(size, self.incident_after, has_incident(decision.group_id))
+        if action is IncidentAction.CREATE and not self._is_cluster(decision.group_id):
+            action = IncidentAction.NONE  # a chain of similar tickets, not one problem
         return DedupOutcome(decision, size, action)
+
+    def _is_cluster(self, group_id: str) -> bool:
+        """With a `cohesion` (BURST), whether the group's latest members are close to one
+        another (`cohesive`); always true without one."""
+        if self.cohesion is None or self.rule is not GroupingRule.BURST:
+            return True
+        members = self.window.members(group_id)[-COHESION_SAMPLE:]
+        return cohesive(members, self.threshold, self.cohesion)

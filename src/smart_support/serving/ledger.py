@@ -90,6 +90,7 @@ class TicketLedger:
             "min_matches": dedup.min_matches,
             "significance": dedup.significance,
             "near_copy": dedup.near_copy,
+            "cohesion": dedup.cohesion,
             "usual_rate_tickets": len(usual.reference) if (usual := self._window.usual_rate) else 0,
             "incident_after": dedup.incident_after,
             "window_s": dedup.window_s,

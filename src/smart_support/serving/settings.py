@@ -129,14 +129,14 @@ class RetentionSettings(Section):
         return self
 
 
-# The significant-burst setting measured for issue 15 (README "Significant bursts"); opt in with
-# these keys under conf/serve `dedup` (`reference` comes from the dedup_reference stage).
-SIGNIFICANT_BURST: dict[str, Any] = {
-    "rule": "burst",
-    "threshold": 0.55,
-    "min_matches": 3,
-    "significance": 6.0,
-    "near_copy": 0.85,
+# The dedup rule served before the significant-burst rule (README "Significant bursts"): a
+# ticket joins any ticket above 0.85, groups chain. Catches near copies only; needs no reference.
+PAIRWISE_LINK: dict[str, Any] = {
+    "rule": "link",
+    "threshold": 0.85,
+    "significance": None,
+    "near_copy": None,
+    "cohesion": None,
 }
 
 
@@ -153,6 +153,7 @@ class DedupSettings(Section):
     reference: str | None  # burst: the dedup_reference stage's vectors (a topic's usual rate)
     significance: float | None  # burst: a burst is this unlikely in usual traffic (-log10)
     near_copy: float | None  # burst: outside a burst, tickets above this cosine still link
+    cohesion: float | None  # burst: share of a burst's close tickets' pairs above threshold
 
     @model_validator(mode="after")
     def _known(self) -> DedupSettings:
@@ -169,6 +170,8 @@ class DedupSettings(Section):
             raise ValueError("dedup.significance needs dedup.reference (the usual rate's vectors)")
         if self.significance is not None and self.significance <= 0:
             raise ValueError(f"dedup.significance must be positive, got {self.significance}")
+        if self.cohesion is not None and not 0 < self.cohesion <= 1:
+            raise ValueError(f"dedup.cohesion must be a share in (0, 1], got {self.cohesion}")
         if self.near_copy is not None and not 0 < self.near_copy <= 1:
             raise ValueError(f"dedup.near_copy must be a cosine in (0, 1], got {self.near_copy}")
         return self

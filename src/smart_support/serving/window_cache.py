@@ -49,6 +49,7 @@ class WindowCache:
                 min_matches=self.settings.min_matches,
                 usual_rate=self.usual_rate,
                 near_copy=self.settings.near_copy,
+                cohesion=self.settings.cohesion,
             )
         return self._dedup
 
