@@ -56,10 +56,11 @@ def replay(real_sample, real_m2, tmp_path_factory) -> dict:
 
 
 @pytest.fixture
-def runtime(replay, tmp_path) -> Iterator[Runtime]:
+def runtime(replay, burst_settings, tmp_path) -> Iterator[Runtime]:
     settings = ServeSettings(
         store=StoreSettings(url=f"sqlite:///{tmp_path / 'state.db'}"),
         drift={"reference": str(replay["reference"])},
+        dedup=burst_settings,  # the served dedup rule, its reference built from the sample
     )
 
     def classify(texts: list[str]) -> list[Classified]:
