@@ -139,15 +139,18 @@ class StreamScore:
 SYNTHETIC = 1_500  # --traffic synthetic: the load test's background tickets, seeded
 
 
-def load_real_traffic() -> np.ndarray:
-    """The prepared split (--traffic: test, or val to tune), embedded by the serving embedder;
-    with --traffic synthetic, the load test's template tickets (traffic unlike the reference)."""
-    if PREPARED.stem == "synthetic":
-        from benchmarks.loadtest import background_ticket
+def synthetic_traffic() -> np.ndarray:
+    """--traffic synthetic: the load test's template tickets (traffic unlike the reference),
+    seeded, embedded by the serving embedder."""
+    from benchmarks.loadtest import background_ticket
 
-        rng = random.Random(0)
-        tickets = [background_ticket(rng) for _ in range(SYNTHETIC)]
-        return embedder().encode(texts(tuple((t["subject"], t["body"]) for t in tickets)))
+    rng = random.Random(0)
+    tickets = [background_ticket(rng) for _ in range(SYNTHETIC)]
+    return embedder().encode(texts(tuple((t["subject"], t["body"]) for t in tickets)))
+
+
+def load_real_traffic() -> np.ndarray:
+    """The prepared split (--traffic: test, or val to tune), embedded by the serving embedder."""
     if not PREPARED.exists():
         sys.exit(
             f"missing {PREPARED.relative_to(ROOT)}: it comes from the DVC pipeline (prepare "
@@ -560,11 +563,13 @@ def main() -> None:
     if len(variants) != len(keys):
         sys.exit(f"unknown variant in {keys}; known: {[v.key for v in VARIANTS]}")
     ENCODER = args.encoder
+    if args.traffic == "synthetic" and args.part == "copies":
+        parser.error("--part copies resubmits tickets of a prepared split: --traffic val or test")
     PREPARED = PREPARED_DIR / f"{args.traffic}.parquet"
     if args.thresholds:
         THRESHOLDS = [float(t) for t in args.thresholds.split(",")]
     flood_sets = copy_floods() if args.part == "copies" else load_floods(args.part)
-    real = load_real_traffic()
+    real = synthetic_traffic() if args.traffic == "synthetic" else load_real_traffic()
     floods = {name: embedder().encode(flood.texts) for name, flood in flood_sets.items()}
     unrelated = embedder().encode(texts(UNRELATED))
     needs_reference = any(v.usual_rate or v.novelty is not None for v in variants)
