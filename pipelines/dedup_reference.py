@@ -8,14 +8,13 @@ the `package` stage puts the file in the Bento.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from smart_support.config import load_params, setup_logging, write_json
+from smart_support.config import load_params, publish_report, setup_logging
 from smart_support.models.training import load_split
 from smart_support.serving.bento_models import dedup_encoder
 from smart_support.serving.settings import ServeSettings
@@ -49,8 +48,7 @@ def main() -> int:
             "max_seq_length": encoder.max_seq_length,
         },
     }
-    write_json(Path(cfg.paths.reports) / "dedup_reference.json", summary)
-    print(json.dumps(summary, indent=2))
+    publish_report(cfg.paths.reports, "dedup_reference", summary)
     return 0
 
 

@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-from smart_support.config import load_params, setup_logging, to_dict, write_json
+from smart_support.config import load_params, publish_report, setup_logging, to_dict
 from smart_support.models.pyfunc import load_router
 from smart_support.models.training import load_split
 from smart_support.monitoring.champion_reference import model_reference
@@ -57,8 +57,7 @@ def main() -> int:
         "embedding_spread": reference.embedding.spread if reference.embedding else None,
         "source": reference.source,
     }
-    write_json(Path(cfg.paths.reports) / "drift_reference.json", summary)
-    print(json.dumps(summary, indent=2))
+    publish_report(cfg.paths.reports, "drift_reference", summary)
     return 0
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
 
-from smart_support.config import load_params, setup_logging, to_dict, write_json
+from smart_support.config import load_params, publish_report, setup_logging, to_dict
 from smart_support.tracking.packaging import BentoBuildError, build_bento, import_registered
 from smart_support.tracking.runs import configure
 
@@ -26,8 +25,7 @@ def main() -> int:
         print(f"package: {exc}", file=sys.stderr)
         return 1
     report = {"models": imported, "bento": bento}
-    write_json(Path(cfg.paths.reports) / "package.json", report)
-    print(json.dumps(report, indent=2))
+    publish_report(cfg.paths.reports, "package", report)
     return 0
 
 

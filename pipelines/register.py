@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 
-from smart_support.config import load_params, setup_logging, to_dict, write_json
+from smart_support.config import load_params, publish_report, setup_logging, to_dict
 from smart_support.tracking.registry import candidate_from, register_models
 from smart_support.tracking.runs import configure
 
@@ -33,8 +33,7 @@ def main() -> int:
         candidates[m] = candidate_from(m, runs[m], behaviour["dev"], float(cfg.behaviour.floor_mft))
     margin = float(cfg.register.margin)
     decision = register_models(MlflowClient(), tracking, runs, candidates, margin)
-    write_json(Path(cfg.paths.reports) / "register.json", decision)
-    print(json.dumps(decision, indent=2))
+    publish_report(cfg.paths.reports, "register", decision)
     return 0
 
 

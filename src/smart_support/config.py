@@ -67,6 +67,12 @@ def write_json(path: str | Path, payload: Any) -> None:
     target.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def publish_report(reports: str | Path, name: str, payload: Any) -> None:
+    """A stage's summary: written to `<reports>/<name>.json` and printed for the log."""
+    write_json(Path(reports) / f"{name}.json", payload)
+    print(json.dumps(payload, indent=2, default=str))
+
+
 def setup_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

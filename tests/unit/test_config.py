@@ -1,5 +1,6 @@
 """Every option of every config group composes, and its `_target_`s build."""
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -7,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from smart_support.config import compose_config, params_drift, to_dict
+from smart_support.config import compose_config, params_drift, publish_report, to_dict
 from smart_support.models.builders import build_model
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,3 +94,10 @@ def test_the_champions_prior_reads_the_vectors_dedup_computes() -> None:
     assert cfg.models.m2.prototypes.weight > 0
     served = (dedup_encoder_model(dedup.finetuned), dedup.max_seq_length, dedup.backend)
     assert (prior["model"], prior["max_seq_length"], prior["backend"]) == served
+
+
+def test_a_stage_report_is_written_under_its_name_and_printed(tmp_path: Path, capsys) -> None:
+    publish_report(tmp_path / "reports", "package", {"bento": "smart-support:abc", "models": 2})
+    written = json.loads((tmp_path / "reports" / "package.json").read_text())
+    assert written == {"bento": "smart-support:abc", "models": 2}
+    assert json.loads(capsys.readouterr().out) == written
