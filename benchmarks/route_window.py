@@ -1,20 +1,22 @@
 """What one routing write costs as the dedup window fills (agents saturated, thousands waiting).
 
     python -m benchmarks.route_window [--baseline /tmp/base [--rounds 4]] [--sizes 0 300 3000 30000]
+        [--real]
     python -m benchmarks.route_window --http [--baseline /tmp/base] [--rule burst]
 
 `--http` measures POST /route against `bentoml serve` instead (benchmarks/route_window_http.py).
 
 In-process, through the state store (`TicketLedger.record_routing`, an SQLite file): the window
-is filled by direct inserts of synthetic unit vectors spread over the last five minutes, the
-roster of conf/serve is saturated by the first tickets and every other one waits; then
+is filled by direct inserts of synthetic unit vectors spread over the last five minutes (with
+`--real`, real tickets' vectors, and test-split tickets are routed: groups, merges and
+incidents then form as in service), the roster of conf/serve is saturated by the first tickets and every other one waits; then
 `--routes` single tickets are routed one after another while the clock advances 10 ms each
 (100 tickets/s: old tickets leave the window as new ones arrive, as in steady traffic). The
 classifier is not involved: this is the cost the window adds to a route. `--baseline` runs
 the same measurement on another checkout's `src/` (e.g. `git archive 78f8fc6 src | tar -x -C
 /tmp/base`) in a child process, so before and after come from the same run; `--rounds N` runs
 them in turn N times and reports the median of the rounds' CPU p50s. Writes
-benchmarks/results/route_window.json.
+benchmarks/results/route_window[_real].json.
 """
 
 from __future__ import annotations
@@ -61,12 +63,14 @@ def window_rows(
     prefix: str = "w",
     span_s: float = WINDOW_S,
     jitter_s: float = 0.0,
+    pool: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
-    """`size` unrelated tickets (synthetic unit vectors) created over the `span_s` seconds
-    before `now`, oldest first, each time then moved later by up to `jitter_s` (tickets stored
-    slightly out of arrival order, as replicas commit them); the first `len(assigned)` hold
-    those agent slots, the rest wait."""
-    vectors = unit_vectors(rng, size)
+    """`size` tickets created over the `span_s` seconds before `now`, oldest first, each time
+    then moved later by up to `jitter_s` (tickets stored slightly out of arrival order, as
+    replicas commit them); the first `len(assigned)` hold those agent slots, the rest wait.
+    Their vectors are synthetic unit vectors (unrelated tickets), or drawn from `pool` (real
+    tickets' vectors, with replacement)."""
+    vectors = unit_vectors(rng, size) if pool is None else pool[rng.choice(len(pool), size)]
     times = np.sort(now - span_s * rng.uniform(0.0, 0.999, size) - jitter_s)
     times = np.minimum(times + rng.uniform(0.0, jitter_s, size), now)
     return [
@@ -118,20 +122,32 @@ def fill_window(
     now: float,
     rng: np.random.Generator,
     jitter_s: float = 0.0,
+    pool: np.ndarray | None = None,
 ) -> None:
-    """`size` unrelated tickets created over the last five minutes, inserted directly; the
-    first ones fill every agent's capacity, the rest wait."""
-    rows = window_rows(size, now, rng, slots_of(agents), jitter_s=jitter_s)
+    """`size` tickets created over the last five minutes (unrelated ones, or drawn from
+    `pool`), inserted directly; the first ones fill every agent's capacity, the rest wait."""
+    rows = window_rows(size, now, rng, slots_of(agents), jitter_s=jitter_s, pool=pool)
     with db.transaction() as conn:
         insert_rows(conn, rows)
 
 
+def real_vectors() -> tuple[np.ndarray, np.ndarray]:
+    """Real tickets as the served dedup encoder embeds them: every prepared split (the window's
+    pool) and the test split (the routed tickets)."""
+    from benchmarks.dedup_decision_cost import embedded_splits
+
+    splits = embedded_splits()
+    return np.concatenate(list(splits.values())), splits["test"]
+
+
 def measure(
-    size: int, routes: int, seed: int = 0, jitter_s: float = 0.0
+    size: int, routes: int, seed: int = 0, jitter_s: float = 0.0, real: bool = False
 ) -> tuple[list[float], list[float]]:
     """Milliseconds per `record_routing` of one new ticket against a window of `size`: wall
     time, and the routing thread's CPU time (steadier on a shared machine: no run-queue
-    waits; SQLite's WAL commit does not wait for the disk)."""
+    waits; SQLite's WAL commit does not wait for the disk). `real`: real tickets fill the
+    window and are routed (`real_vectors`), so groups, merges and incidents form as they do
+    in service; otherwise random unit vectors, which never group."""
     from threadpoolctl import threadpool_limits
 
     from smart_support.config import compose_config
@@ -151,8 +167,12 @@ def measure(
             dedup=settings.dedup,
             min_affinity=settings.routing.min_affinity,
         )
-        fill_window(store.database, list(settings.agents), size, now, rng, jitter_s)
-        vectors = unit_vectors(rng, routes + 20)
+        pool, routed = real_vectors() if real else (None, None)
+        fill_window(store.database, list(settings.agents), size, now, rng, jitter_s, pool)
+        if routed is None:
+            vectors = unit_vectors(rng, routes + 20)
+        else:
+            vectors = routed[rng.choice(len(routed), routes + 20)]
         wall, cpu = [], []
         for i, vector in enumerate(vectors):
             clock.t += STEP_S
@@ -170,11 +190,11 @@ def measure(
 
 
 def run(
-    sizes: list[int], routes: int, jitter_s: float = 0.0
+    sizes: list[int], routes: int, jitter_s: float = 0.0, real: bool = False
 ) -> dict[str, dict[str, dict[str, float]]]:
     results = {}
     for size in sizes:
-        wall, cpu = measure(size, routes, jitter_s=jitter_s)
+        wall, cpu = measure(size, routes, jitter_s=jitter_s, real=real)
         results[f"window of {size}"] = {
             "wall": percentiles(wall),
             "cpu": percentiles(cpu),
@@ -184,12 +204,12 @@ def run(
 
 
 def run_of(
-    root: Path, sizes: list[int], routes: int, jitter_s: float = 0.0
+    root: Path, sizes: list[int], routes: int, jitter_s: float = 0.0, real: bool = False
 ) -> dict[str, dict[str, dict[str, float]]]:
     """`run()` on another checkout's `src/` (the baseline), in a child process."""
     script = (
         "import json, sys; from benchmarks.route_window import run; "
-        f"print(json.dumps(run({sizes!r}, {routes}, {jitter_s!r})))"
+        f"print(json.dumps(run({sizes!r}, {routes}, {jitter_s!r}, {real!r})))"
     )
     env = {**os.environ, "PYTHONPATH": f"{root / 'src'}:{ROOT}"}
     done = subprocess.run(
@@ -201,15 +221,15 @@ def run_of(
 
 
 def alternate(
-    baseline: Path, sizes: list[int], routes: int, jitter_s: float, rounds: int
+    baseline: Path, sizes: list[int], routes: int, jitter_s: float, rounds: int, real: bool = False
 ) -> dict[str, Any]:
     """Before and after in turn, `rounds` times (the machine's load drifts within minutes):
     per checkout and size, the median over rounds of each round's CPU p50, and every round."""
     runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
     for round_ in range(rounds):
         print(f"round {round_ + 1} of {rounds}: before ({baseline}), then after", file=sys.stderr)
-        runs["before"].append(run_of(baseline, sizes, routes, jitter_s))
-        runs["after"].append(run_of(ROOT, sizes, routes, jitter_s))
+        runs["before"].append(run_of(baseline, sizes, routes, jitter_s, real))
+        runs["after"].append(run_of(ROOT, sizes, routes, jitter_s, real))
     report: dict[str, Any] = {"rounds": runs}
     for label, results in runs.items():
         p50s = {key: [r[key]["cpu"]["p50_ms"] for r in results] for key in results[0]}
@@ -237,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--against-empty", action="store_true", help="--http: an empty window beside each size"
     )
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="real tickets fill the window and are routed (needs data/prepared)",
+    )
     args = parser.parse_args(argv)
     if args.http:
         from benchmarks.route_window_http import run_http
@@ -249,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             args.backlog,
             args.jitter_ms / 1000,
             args.against_empty,
+            args.real,
         )
         return 0
     jitter_s = args.jitter_ms / 1000
@@ -259,16 +285,20 @@ def main(argv: list[str] | None = None) -> int:
         "routes": args.routes,
         "jitter_s": jitter_s,
         "rule": args.rule or "served (conf/serve)",
+        "window": "real tickets" if args.real else "synthetic unit vectors",
     }
     if args.baseline:
-        report |= alternate(args.baseline, args.sizes, args.routes, jitter_s, args.rounds)
+        report |= alternate(
+            args.baseline, args.sizes, args.routes, jitter_s, args.rounds, args.real
+        )
     else:
         print("after (this checkout):", file=sys.stderr)
-        report["after"] = run(args.sizes, args.routes, jitter_s)
+        report["after"] = run(args.sizes, args.routes, jitter_s, args.real)
     print(json.dumps(report, indent=2))
     suffix = (f"_{args.rule}" if args.rule else "") + (
         f"_jitter{args.jitter_ms:g}ms" if args.jitter_ms else ""
     )
+    suffix += "_real" if args.real else ""
     write_json(f"route_window{suffix}.json", report)
     return 0
 

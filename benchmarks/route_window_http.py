@@ -8,14 +8,18 @@ with the served dedup encoder and conf/serve's dedup settings (`--rule` override
 Once they are ready each store gets, by direct inserts: a backlog created ten minutes ago,
 outside the window (the roster's 41 slots taken, `--backlog` tickets waiting), then the window:
 that many waiting tickets created over the last five minutes in arrival order (synthetic unit
-vectors: `route_window.window_rows`). After a warm-up (the first route reads the window into
+vectors: `route_window.window_rows`), and the load test's template tickets are routed. With
+`--real`, real tickets instead: the window's vectors are every prepared split's tickets as the
+served dedup encoder embeds them (drawn with replacement: a 30,000-ticket window repeats each
+about three times), and test-split tickets are routed, so the burst rule meets what it meets
+in service (hundreds of tickets above its threshold; random vectors have none). After a warm-up (the first route reads the window into
 the process), `--routes` sequential requests go to each server in blocks of 25 that alternate
 between the servers, so background load hits both alike. The window ages in real time (~100
 tickets/s leave a full one, as many as arrive in real traffic) and keeps the measured requests;
 the report gives its size at the start and end. Per size and server: the service's own
 `latency_ms` and the client's wall time (p50/p95), and the front worker's CPU milliseconds per
 route (psutil, per block: steadier than wall time on a shared machine). Writes
-benchmarks/results/route_window_http[_<rule>].json.
+benchmarks/results/route_window_http[_<rule>][_against_empty][_real].json.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import random
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,12 +104,45 @@ def live_window(engine: sa.Engine) -> int:
         return int(conn.execute(query, {"cutoff": time.time() - WINDOW_S}).scalar_one())
 
 
-def fill(engine: sa.Engine, size: int, rng: np.random.Generator, jitter_s: float) -> None:
+def fill(
+    engine: sa.Engine,
+    size: int,
+    rng: np.random.Generator,
+    jitter_s: float,
+    pool: np.ndarray | None = None,
+) -> None:
     """`size` waiting tickets created over the last five minutes, in arrival order (as one
     replica stores them: tickets then leave the window from its oldest end), or out of it by
-    up to `jitter_s` (as replicas commit them)."""
+    up to `jitter_s` (as replicas commit them); vectors from `pool` when given."""
     with engine.begin() as conn:
-        insert_rows(conn, window_rows(size, time.time(), rng, jitter_s=jitter_s))
+        insert_rows(conn, window_rows(size, time.time(), rng, jitter_s=jitter_s, pool=pool))
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """What fills the window and what is routed: synthetic (random unit vectors, the load
+    test's template tickets) or real (every prepared split's tickets as the served dedup
+    encoder embeds them, drawn with replacement, and the test split's tickets routed)."""
+
+    pool: np.ndarray | None = None
+    tickets: tuple[dict[str, str], ...] = ()
+
+    def ticket(self, rng: random.Random) -> dict[str, str]:
+        return dict(rng.choice(self.tickets)) if self.tickets else background_ticket(rng)
+
+
+def real_traffic() -> Traffic:
+    import pandas as pd
+
+    from benchmarks.dedup_decision_cost import embedded_splits
+
+    pool = np.concatenate(list(embedded_splits().values()))
+    test = pd.read_parquet(ROOT / "data" / "prepared" / "test.parquet", columns=["subject", "body"])
+    tickets = tuple(
+        {"subject": str(subject or ""), "body": str(body)}
+        for subject, body in zip(test["subject"], test["body"], strict=True)
+    )
+    return Traffic(pool, tickets)
 
 
 def route(http: httpx.Client, ticket: dict[str, str]) -> tuple[float, float]:
@@ -131,7 +169,11 @@ def cpu_s(process: psutil.Process) -> float:
 
 
 def measure_size(
-    servers: dict[str, Any], clients: dict[str, httpx.Client], routes: int, tickets: random.Random
+    servers: dict[str, Any],
+    clients: dict[str, httpx.Client],
+    routes: int,
+    tickets: random.Random,
+    traffic: Traffic,
 ) -> dict[str, dict[str, list[float]]]:
     """`routes` requests per server in blocks of BLOCK that alternate between the servers. Per
     request the service's and the client's milliseconds; per block the front worker's CPU
@@ -142,12 +184,12 @@ def measure_size(
     fronts = {label: front_process(server) for label, server in servers.items()}
     for http in clients.values():  # the first routes read the window into the process
         for _ in range(WARM_UP):
-            route(http, background_ticket(tickets))
+            route(http, traffic.ticket(tickets))
     for _ in range(max(1, routes // BLOCK)):
         for label, http in clients.items():
             start = cpu_s(fronts[label])
             for _ in range(BLOCK):
-                wall, server = route(http, background_ticket(tickets))
+                wall, server = route(http, traffic.ticket(tickets))
                 samples[label]["client"].append(wall)
                 samples[label]["server"].append(server)
             samples[label]["front_cpu"].append(1000 * (cpu_s(fronts[label]) - start) / BLOCK)
@@ -161,6 +203,7 @@ def measure_window(
     backlog: int,
     routes: int,
     jitter_s: float,
+    traffic: Traffic,
 ) -> dict[str, Any]:
     """Fresh servers on fresh stores, one per setup (a checkout and a window size): the
     backlog, the window, then the requests."""
@@ -172,9 +215,9 @@ def measure_window(
         engines = {label: engine_of(tmp, label) for label in servers}
         for label, engine in engines.items():
             add_backlog(engine, backlog, rng)
-            fill(engine, setups[label][1], rng, jitter_s)
+            fill(engine, setups[label][1], rng, jitter_s, traffic.pool)
         filled = {label: live_window(engine) for label, engine in engines.items()}
-        samples = measure_size(servers, clients, routes, tickets)
+        samples = measure_size(servers, clients, routes, tickets, traffic)
         return {
             label: {
                 "server": percentiles(samples[label]["server"]),
@@ -200,6 +243,7 @@ def run_http(
     backlog: int,
     jitter_s: float = 0.0,
     against_empty: bool = False,
+    real: bool = False,
 ) -> dict[str, Any]:
     """Per size, `before` and `after` side by side; `against_empty`: each beside an empty
     window of the same checkout too (four servers), so the window's added cost is measured
@@ -211,7 +255,12 @@ def run_http(
         "routes_per_size": routes,
         "rule": rule or "served (conf/serve)",
         "backlog_waiting": backlog,
-        "window_vectors": "synthetic unit vectors, inserted directly into the store",
+        "window_vectors": (
+            "real tickets (all splits, served dedup encoder), inserted directly into the store"
+            if real
+            else "synthetic unit vectors, inserted directly into the store"
+        ),
+        "routed": "test-split tickets" if real else "the load test's template tickets",
         "jitter_s": jitter_s,
         "models": "tests' tiny models",
         "results": {},
@@ -219,17 +268,20 @@ def run_http(
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         use_tiny_models(tmp)
+        traffic = real_traffic() if real else Traffic()
         for size in sizes:
             roots = {"after": ROOT, **({"before": baseline} if baseline else {})}
             setups = {label: (root, size) for label, root in roots.items()}
             if against_empty:
                 setups |= {f"{label} empty": (root, 0) for label, root in roots.items()}
-            row = measure_window(tmp / f"size{size}", setups, rule, backlog, routes, jitter_s)
+            row = measure_window(
+                tmp / f"size{size}", setups, rule, backlog, routes, jitter_s, traffic
+            )
             report["results"][f"window of {size}"] = row
             print(f"  window of {size}: {row}", file=sys.stderr)
     report["table"] = (empty_table if against_empty else table)(report["results"])
     suffix = (f"_{rule}" if rule else "") + (f"_jitter{1000 * jitter_s:g}ms" if jitter_s else "")
-    suffix += "_against_empty" if against_empty else ""
+    suffix += ("_against_empty" if against_empty else "") + ("_real" if real else "")
     write_json(f"route_window_http{suffix}.json", report)
     print(report["table"])
     return report

@@ -20,6 +20,7 @@ from smart_support.routing.dedup import (
     DedupWindow,
     GroupingRule,
     IncidentAction,
+    IncidentGroups,
     Novelty,
     UsualRate,
     cohesive,
@@ -397,7 +398,7 @@ def test_the_usual_rate_is_computed_only_for_a_ticket_that_may_be_dense() -> Non
     for i in range(4):  # close to 0, 1, 2, then 3 earlier tickets
         dedup.observe(f"t{i}", near(i), clock.now(), no_incident)
         clock.advance(1.0)
-    assert asked == [3]  # the product over the reference ran once, for the fourth ticket
+    assert asked == [3]  # the reference was scanned once, for the fourth ticket
 
 
 def poisson_tail(count: int, mean: float) -> float:
@@ -444,6 +445,29 @@ def test_the_significance_rate_counts_one_reference_ticket_for_a_topic_never_see
     usual = UsualRate(np.stack([FAR] * 99), significance=4.0)
     assert usual.expected(near(0), 0.8, window_size=300) == pytest.approx(3.0)
     assert usual.expected(FAR, 0.8, window_size=300) == pytest.approx(300.0)
+
+
+@pytest.mark.parametrize("close", [0, 40, 600, 2_500])
+def test_the_usual_rate_counts_exactly_the_reference_tickets_above_the_threshold(
+    close: int,
+) -> None:
+    """A reference large enough to be read through its int8 codes (window_scores.CodeIndex):
+    600 close tickets need the wider search, 2,500 the float32 product; many sit within the
+    codes' error of the threshold, where only the float32 scores decide."""
+    rng = np.random.default_rng(7)
+    query = rng.standard_normal(384)
+    query /= np.linalg.norm(query)
+    noise = rng.standard_normal((3_000, 384))
+    noise -= np.outer(noise @ query, query)  # orthogonal to the query
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    cosines = np.concatenate(
+        [rng.uniform(0.53, 0.57, close), rng.uniform(-0.3, 0.3, 3_000 - close)]
+    )
+    reference = cosines[:, None] * query + np.sqrt(1 - cosines**2)[:, None] * noise
+    usual = UsualRate(reference.astype(np.float32))
+    expected = int(np.count_nonzero(np.vecdot(usual.reference, query.astype(np.float32)) > 0.55))
+    assert expected == pytest.approx(close / 2, rel=0.2)  # about half the close ones are above
+    assert usual.close_count(query, 0.55) == expected
 
 
 def burst_of_new(reference: np.ndarray, threshold: float = 0.95) -> Deduplicator:
@@ -528,6 +552,27 @@ def test_a_group_with_an_incident_absorbs_a_more_similar_group_without_one() -> 
     decision = window.decide(unit(1, 0.9), 0.6, "new", lambda g: g == "b", rule=LINK)
     assert decision.group_id == "b"
     assert decision.merged_groups == ("a",)
+
+
+def test_the_incidents_of_every_matching_group_are_looked_up_at_once() -> None:
+    """A ticket close to many groups asks the store once, not once per group, and decides as
+    a per-group lookup would."""
+    window = DedupWindow(DIM)
+    for i in range(6):
+        window.add(f"g{i}", f"g{i}", unit(1, 0.1 * i), 0.0)
+    asked: list[list[str]] = []
+
+    def lookup(groups):
+        asked.append(list(groups))
+        return {g for g in groups if g in {"g3", "g5"}}
+
+    batched = window.decide(unit(1, 0.2), 0.6, "new", IncidentGroups(lookup), rule=LINK)
+    one_by_one = window.decide(unit(1, 0.2), 0.6, "new", lambda g: g in {"g3", "g5"}, rule=LINK)
+    assert len(asked) == 1 and sorted(asked[0]) == [f"g{i}" for i in range(6)]
+    assert batched == one_by_one
+    assert batched.group_id == "g3"  # the most similar group with an incident
+    assert sorted(batched.merged_groups) == ["g0", "g1", "g2", "g4"]
+    assert IncidentGroups(lookup)("g5") and not IncidentGroups(lookup)("g0")
 
 
 def test_two_groups_with_their_own_incidents_never_merge() -> None:

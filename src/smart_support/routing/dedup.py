@@ -17,7 +17,7 @@ traffic) out of every group (measured, not served).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -63,6 +63,29 @@ def incident_action(group_size: int, incident_after: int, has_incident: bool) ->
     if group_size > incident_after:
         return IncidentAction.CREATE
     return IncidentAction.NONE
+
+
+class IncidentGroups:
+    """Which dedup groups have an incident, asked for many groups at once: `lookup` answers
+    with the subset of the groups it is given that have one (a store does it in one query).
+
+    A ticket of a busy topic matches dozens of groups; asking about each one in turn would make
+    a route's cost grow with the window. Called with one group, it answers for that group, so
+    it stands wherever a per-group `has_incident` function does."""
+
+    def __init__(self, lookup: Callable[[Sequence[str]], Collection[str]]) -> None:
+        self.lookup = lookup
+
+    def __call__(self, group: str) -> bool:
+        return group in self.lookup([group])
+
+
+def groups_with_incident(has_incident: Callable[[str], bool], groups: Sequence[str]) -> list[str]:
+    """The groups, in order, that have an incident: one lookup for IncidentGroups."""
+    if isinstance(has_incident, IncidentGroups):
+        found = set(has_incident.lookup(groups)) if groups else set()
+        return [group for group in groups if group in found]
+    return [group for group in groups if has_incident(group)]
 
 
 class DedupWindow:
@@ -267,7 +290,7 @@ class DedupWindow:
         slots, score = slots[matching], score[matching]
         order = np.lexsort((self._opened[slots], -score))
         ranked = [str(self._slot_ids[s]) for s in slots[order]]
-        with_incident = [group for group in ranked if has_incident(group)]
+        with_incident = groups_with_incident(has_incident, ranked)
         target = with_incident[0] if with_incident else ranked[0]
         merged: tuple[str, ...] = ()
         if merges:
@@ -366,18 +389,33 @@ class UsualRate:
 
     `reference` holds unit vectors of ordinary traffic (the training split); the expected
     count for a window of n tickets is the reference's close share times n. A new outage has
-    (almost) no close reference tickets; a topic that is always busy does. One matrix-vector
-    product over the reference per decision: a fixed cost, whatever the window holds."""
+    (almost) no close reference tickets; a topic that is always busy does. The close count is
+    exact, read as the window's is (window_scores.CodeIndex): a scan of the reference's int8
+    codes, a quarter of float32's bytes, then float32 scores for the rows near the threshold
+    only. A fixed cost, whatever the window holds, and a small one: a route runs this after the
+    window's own scan has filled the caches, so the reference comes from memory every time."""
 
     def __init__(self, reference: np.ndarray, significance: float | None = None) -> None:
         self.reference = np.asarray(reference, dtype=np.float32)
         self.significance = significance  # None: an excess of min_matches; else is_dense's test
+        self._codes: CodeIndex | None = None
+        if len(self.reference):
+            self._codes = CodeIndex(self.reference.shape[1])
+            self._codes.append(self.reference)
+
+    def close_count(self, embedding: np.ndarray, threshold: float) -> int:
+        """Reference tickets with a cosine above `threshold` to the ticket."""
+        if self._codes is None:
+            return 0
+        query = np.asarray(embedding, dtype=np.float32).reshape(self.reference.shape[1])
+        _, sims = self._codes.similarities(self.reference, 0, query, threshold)
+        return int(np.count_nonzero(sims > threshold))
 
     def expected(self, embedding: np.ndarray, threshold: float, window_size: int) -> float:
         """The close share of the reference times the window size; for the significance test
         with one close reference ticket added (a topic seen never is not impossible: the
         smallest rate is one ticket in the reference, which keeps the Poisson tail finite)."""
-        close = int(np.count_nonzero(self.reference @ embedding > threshold))
+        close = self.close_count(embedding, threshold)
         if self.significance is not None:
             return (close + 1) * window_size / (len(self.reference) + 1)
         if len(self.reference) == 0:
@@ -511,7 +549,7 @@ class Deduplicator:
         usual: float | Callable[[], float] = 0.0
         significance = None
         if self.usual_rate is not None and self.rule is GroupingRule.BURST:
-            # a product over the whole reference: only for a ticket that may be dense
+            # a scan of the whole reference: only for a ticket that may be dense
             usual = functools.partial(
                 self.usual_rate.expected, vector, self.threshold, len(self.window)
             )

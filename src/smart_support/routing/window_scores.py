@@ -13,7 +13,8 @@ that may matter (a flood of near-copies, or a low threshold such as the burst ru
 index is asked for more rows (1,024), and only when even those may not hold every row that
 matters is the whole float32 product computed instead.
 Whatever a decision reads (the best row and its score, the rows above its threshold) is thus
-what the float32 product gives. Both compute each row's product with `np.vecdot`, one row at a
+what the float32 product gives. The burst rule's usual rate counts its reference tickets above
+the threshold the same way (`dedup.UsualRate`). Both compute each row's product with `np.vecdot`, one row at a
 time, so a row's score does not depend on where it sits or how many rows are computed with it
 (a BLAS matrix-vector product can round two identical rows differently, which would break ties
 between copies of one ticket differently).

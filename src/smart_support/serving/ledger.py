@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from smart_support.clock import Clock
-from smart_support.routing.dedup import DedupDecision, IncidentAction
+from smart_support.routing.dedup import DedupDecision, IncidentAction, IncidentGroups
 from smart_support.routing.skills import Agent, TicketNeed, assign_tickets, routing_category
 from smart_support.serving.database import Database, storable
 from smart_support.serving.incident_members import (
@@ -37,7 +37,6 @@ from smart_support.serving.incident_members import (
     MemberChange,
     hand_over,
     incident_head,
-    incident_of_group,
     join_incident,
     open_incident,
     settle_members,
@@ -225,9 +224,7 @@ class TicketLedger:
         """Store one ticket in its dedup group; what it did to the group's incident, and which
         members that linked (and how many agent slots it freed)."""
 
-        def has_incident(group: str) -> bool:
-            return incident_of_group(conn, group) is not None
-
+        has_incident = IncidentGroups(lambda groups: _groups_with_incident(conn, groups))
         vector = np.asarray(ticket.embedding, dtype=np.float32)
         outcome = self._window.dedup.observe(ticket.ticket_id, vector, now, has_incident)
         decision = outcome.decision
@@ -417,19 +414,31 @@ def _set_assigned(conn: Connection, ticket_id: str, agent_id: str) -> None:
     )
 
 
+def _groups_with_incident(conn: Connection, groups: Sequence[str]) -> set[str]:
+    query = sa.text("SELECT group_id FROM incidents WHERE group_id IN :groups").bindparams(
+        sa.bindparam("groups", expanding=True)
+    )
+    return {row[0] for row in conn.execute(query, {"groups": list(groups)})}
+
+
+_MERGE_GROUPS = sa.text(
+    "UPDATE tickets SET group_id = :into WHERE group_id IN :sources"
+).bindparams(sa.bindparam("sources", expanding=True))
+_LOG_MERGE = sa.text(
+    "INSERT INTO group_merges (from_group, into_group, merged_at) VALUES (:source, :into, :now)"
+)
+
+
 def _record_merges(conn: Connection, decision: DedupDecision, now: float) -> None:
-    for source in decision.merged_groups:
-        params = {"into": decision.group_id, "source": source, "now": now}
-        conn.execute(
-            sa.text("UPDATE tickets SET group_id = :into WHERE group_id = :source"), params
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO group_merges (from_group, into_group, merged_at) "
-                "VALUES (:source, :into, :now)"
-            ),
-            params,
-        )
+    """The merged groups' tickets join the decision's group (one statement however many merge),
+    and each merge is logged, in order, for the other replicas' windows."""
+    sources = list(decision.merged_groups)
+    if not sources:
+        return
+    conn.execute(_MERGE_GROUPS, {"into": decision.group_id, "sources": sources})
+    conn.execute(
+        _LOG_MERGE, [{"source": s, "into": decision.group_id, "now": now} for s in sources]
+    )
 
 
 def _outcome(conn: Connection, ticket_id: str, event: IncidentEvent) -> RoutingOutcome:
