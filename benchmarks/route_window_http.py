@@ -12,9 +12,10 @@ vectors: `route_window.window_rows`), and the load test's template tickets are r
 `--real`, real tickets instead: the window's vectors are every prepared split's tickets as the
 served dedup encoder embeds them (drawn with replacement: a 30,000-ticket window repeats each
 about three times), and test-split tickets are routed, so the burst rule meets what it meets
-in service (hundreds of tickets above its threshold; random vectors have none). After a warm-up (the first route reads the window into
-the process), `--routes` sequential requests go to each server in blocks of 25 that alternate
-between the servers, so background load hits both alike. The window ages in real time (~100
+in service (hundreds of tickets above its threshold; random vectors have none). After a
+warm-up (the first route reads the window into the process), `--routes` sequential requests
+go to each server in blocks of 25 that alternate between the servers, so background load
+hits both alike. The window ages in real time (~100
 tickets/s leave a full one, as many as arrive in real traffic) and keeps the measured requests;
 the report gives its size at the start and end. Per size and server: the service's own
 `latency_ms` and the client's wall time (p50/p95), and the front worker's CPU milliseconds per
@@ -134,9 +135,9 @@ class Traffic:
 def real_traffic() -> Traffic:
     import pandas as pd
 
-    from benchmarks.dedup_decision_cost import embedded_splits
+    from benchmarks.route_window import real_vectors
 
-    pool = np.concatenate(list(embedded_splits().values()))
+    pool, _ = real_vectors()
     test = pd.read_parquet(ROOT / "data" / "prepared" / "test.parquet", columns=["subject", "body"])
     tickets = tuple(
         {"subject": str(subject or ""), "body": str(body)}
