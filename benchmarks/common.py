@@ -77,6 +77,24 @@ def test_tickets(limit: int = 500) -> list[dict[str, str]]:
     return frame.head(limit).to_dict("records")
 
 
+def json_of_checkout(root: Path, call: str) -> Any:
+    """The JSON a benchmark function returns when run on another checkout's `src/` (a
+    baseline) in a child process: `call` is `module:expression`, e.g.
+    `benchmarks.run:dedup_window()`; the benchmark code itself is this checkout's."""
+    import subprocess
+    import sys
+
+    module, expression = call.split(":", 1)
+    script = f"import json; import {module} as m; print(json.dumps(m.{expression}))"
+    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}:{ROOT}"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{call} on {root} failed: {done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def write_json(name: str, payload: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / name

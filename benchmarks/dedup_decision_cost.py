@@ -48,6 +48,7 @@ def decide_times(rule: dict[str, Any], window: np.ndarray, queries: np.ndarray) 
     """Milliseconds per decision: `window` loaded (spread over the last five minutes), then
     each query observed at the window's end (it joins the window, as in service). The served
     rule reads the dedup_reference stage's file, as the service does."""
+    from smart_support.routing.dedup import no_incidents
     from smart_support.serving.settings import DedupSettings
     from smart_support.serving.window_cache import WindowCache
 
@@ -59,7 +60,7 @@ def decide_times(rule: dict[str, Any], window: np.ndarray, queries: np.ndarray) 
     samples = []
     for i, query in enumerate(queries):
         start = time.perf_counter()
-        dedup.observe(f"q{i}", query, settings.window_s, lambda group: False)
+        dedup.observe(f"q{i}", query, settings.window_s, no_incidents)
         samples.append(1000 * (time.perf_counter() - start))
     return samples
 

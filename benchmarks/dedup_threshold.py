@@ -261,7 +261,7 @@ def replay(
     incidents: set[str] = set()
     members: dict[str, list[int]] = {}
     for i, (vector, created_at) in enumerate(zip(vectors, times, strict=True)):
-        outcome = dedup.observe(str(i), vector, float(created_at), incidents.__contains__)
+        outcome = dedup.observe(str(i), vector, float(created_at), incidents.intersection)
         group = outcome.decision.group_id
         for source in outcome.decision.merged_groups:
             members.setdefault(group, []).extend(members.pop(source, []))

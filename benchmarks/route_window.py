@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import ROOT, machine, percentiles, write_json
+from benchmarks.common import ROOT, json_of_checkout, machine, percentiles, write_json
 
 DIM = 384
 WINDOW_S = 300.0
@@ -69,8 +68,12 @@ def window_rows(
     then moved later by up to `jitter_s` (tickets stored slightly out of arrival order, as
     replicas commit them); the first `len(assigned)` hold those agent slots, the rest wait.
     Their vectors are synthetic unit vectors (unrelated tickets), or drawn from `pool` (real
-    tickets' vectors, with replacement)."""
-    vectors = unit_vectors(rng, size) if pool is None else pool[rng.choice(len(pool), size)]
+    tickets' vectors: each at most once while the pool suffices, else with replacement, and
+    then every ticket has copies in the window)."""
+    if pool is None:
+        vectors = unit_vectors(rng, size)
+    else:
+        vectors = pool[rng.choice(len(pool), size, replace=size > len(pool))]
     times = np.sort(now - span_s * rng.uniform(0.0, 0.999, size) - jitter_s)
     times = np.minimum(times + rng.uniform(0.0, jitter_s, size), now)
     return [
@@ -132,12 +135,13 @@ def fill_window(
 
 
 def real_vectors() -> tuple[np.ndarray, np.ndarray]:
-    """Real tickets as the served dedup encoder embeds them: every prepared split (the window's
-    pool) and the test split (the routed tickets)."""
+    """Real tickets as the served dedup encoder embeds them: the other prepared splits (the
+    window's pool) and the test split (the routed tickets, none of them in the window)."""
     from benchmarks.dedup_decision_cost import embedded_splits
 
     splits = embedded_splits()
-    return np.concatenate(list(splits.values())), splits["test"]
+    routed = splits.pop("test")
+    return np.concatenate(list(splits.values())), routed
 
 
 def measure(
@@ -207,17 +211,9 @@ def run_of(
     root: Path, sizes: list[int], routes: int, jitter_s: float = 0.0, real: bool = False
 ) -> dict[str, dict[str, dict[str, float]]]:
     """`run()` on another checkout's `src/` (the baseline), in a child process."""
-    script = (
-        "import json, sys; from benchmarks.route_window import run; "
-        f"print(json.dumps(run({sizes!r}, {routes}, {jitter_s!r}, {real!r})))"
+    return json_of_checkout(
+        root, f"benchmarks.route_window:run({sizes!r}, {routes}, {jitter_s!r}, {real!r})"
     )
-    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}:{ROOT}"}
-    done = subprocess.run(
-        [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"route_window on {root} failed: {done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def alternate(

@@ -30,6 +30,7 @@ import yaml
 from benchmarks.common import (
     RESULTS,
     ROOT,
+    json_of_checkout,
     machine,
     median_of,
     percentiles,
@@ -135,19 +136,7 @@ def dedup_window(
 
 def dedup_window_of(root: Path) -> dict[str, dict[str, float]]:
     """`dedup_window()` on another checkout's code (the baseline), in a child process."""
-    import subprocess
-    import sys
-
-    script = (
-        "import json; from benchmarks.run import dedup_window; print(json.dumps(dedup_window()))"
-    )
-    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}:{ROOT}"}
-    done = subprocess.run(
-        [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"dedup_window on {root} failed: {done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json_of_checkout(root, "benchmarks.run:dedup_window()")
 
 
 def _configured_rule() -> tuple[str, float, int]:
@@ -157,7 +146,7 @@ def _configured_rule() -> tuple[str, float, int]:
 
 def _dedup_decisions(vectors: Any, size: int, rule: tuple[str, float, int]) -> list[float]:
     """Milliseconds per decision for the vectors after the first `size` (the window)."""
-    from smart_support.routing.dedup import Deduplicator
+    from smart_support.routing.dedup import Deduplicator, no_incidents
 
     name, threshold, min_matches = rule
     dedup = Deduplicator(threshold, window_s=1e9, rule=name, min_matches=min_matches)
@@ -166,7 +155,7 @@ def _dedup_decisions(vectors: Any, size: int, rule: tuple[str, float, int]) -> l
     times = []
     for i in range(size, len(vectors)):
         start = time.perf_counter()
-        dedup.observe(f"t{i}", vectors[i], 1.0, lambda group: False)
+        dedup.observe(f"t{i}", vectors[i], 1.0, no_incidents)
         times.append(1000 * (time.perf_counter() - start))
     return times
 

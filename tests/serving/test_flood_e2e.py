@@ -73,7 +73,7 @@ def replay_with_flood(
     clock, incidents = FakeClock(0.0), set()
     for i in order:
         clock.advance(float(times[i]) - clock.now())
-        outcome = dedup.observe(str(i), vectors[i], clock.now(), incidents.__contains__)
+        outcome = dedup.observe(str(i), vectors[i], clock.now(), incidents.intersection)
         if outcome.action is IncidentAction.CREATE:
             incidents.add(outcome.decision.group_id)
     window = dedup.window  # the flood's tickets are all still in it: labels are final

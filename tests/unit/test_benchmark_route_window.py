@@ -39,3 +39,18 @@ def test_a_real_window_holds_the_pools_vectors_and_a_synthetic_one_random_ones()
     assert (vectors(real) @ pool.T).max(axis=1).min() == 1.0  # every row is a pool row
     assert (vectors(synthetic) @ pool.T).max() < 0.5
     assert [r["created_at"] for r in real] == sorted(r["created_at"] for r in real)
+
+
+def test_a_real_window_repeats_no_ticket_while_the_pool_suffices() -> None:
+    import numpy as np
+
+    pool = np.eye(route_window.DIM, dtype=np.float32)[:50]
+    rng = np.random.default_rng(1)
+
+    def drawn(size: int) -> np.ndarray:
+        rows = route_window.window_rows(size, 1_000.0, rng, pool=pool)
+        vectors = np.stack([np.frombuffer(r["embedding"], dtype=np.float32) for r in rows])
+        return np.argmax(vectors @ pool.T, axis=1)
+
+    assert sorted(drawn(50).tolist()) == list(range(50))  # each pool ticket once
+    assert len(drawn(120)) == 120  # beyond the pool, drawn with replacement

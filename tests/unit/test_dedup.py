@@ -7,7 +7,7 @@ min_matches), chosen in docs/dedup_threshold.md on real ticket traffic.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +20,11 @@ from smart_support.routing.dedup import (
     DedupWindow,
     GroupingRule,
     IncidentAction,
-    IncidentGroups,
     Novelty,
     UsualRate,
     cohesive,
     incident_action,
+    no_incidents,
     surprise,
 )
 from tests.fakes import FakeClock
@@ -47,10 +47,6 @@ def unit(*values: float) -> np.ndarray:
     v = np.zeros(DIM, dtype=np.float32)
     v[: len(values)] = values
     return v / np.linalg.norm(v)
-
-
-def no_incident(group: str) -> bool:
-    return False
 
 
 # --- the window and its decisions -------------------------------------------------------
@@ -151,9 +147,9 @@ def test_dense_rule_needs_min_of_min_matches_and_group_size_members(
 
 def test_dense_rule_never_merges_groups() -> None:
     dedup = Deduplicator(threshold=0.6, incident_after=10, dimension=DIM, rule=DENSE)
-    dedup.observe("a", unit(1, 0), 0.0, no_incident)
-    dedup.observe("b", unit(0, 1), 1.0, no_incident)
-    outcome = dedup.observe("bridge", unit(1, 0.9), 2.0, no_incident)
+    dedup.observe("a", unit(1, 0), 0.0, no_incidents)
+    dedup.observe("b", unit(0, 1), 1.0, no_incidents)
+    outcome = dedup.observe("bridge", unit(1, 0.9), 2.0, no_incidents)
     assert (outcome.decision.group_id, outcome.decision.merged_groups) == ("a", ())
     assert sorted(set(dedup.window.group_ids)) == ["a", "b"]
 
@@ -170,8 +166,8 @@ def test_a_chain_of_neighbours_is_one_group_under_link_but_not_under_dense() -> 
     link = Deduplicator(0.8, dimension=DIM, rule=LINK)
     dense = Deduplicator(0.8, dimension=DIM, rule=DENSE, min_matches=3)
     for i, vector in enumerate(chain(12)):
-        link.observe(f"t{i}", vector, float(i), no_incident)
-        dense.observe(f"t{i}", vector, float(i), no_incident)
+        link.observe(f"t{i}", vector, float(i), no_incidents)
+        dense.observe(f"t{i}", vector, float(i), no_incidents)
     assert len(set(link.window.group_ids)) == 1
     assert max(dense.window.group_size(g) for g in dense.window.group_ids) <= 2
 
@@ -194,11 +190,11 @@ def near(i: int) -> np.ndarray:
 
 def test_burst_ticket_close_to_fewer_than_min_matches_tickets_stays_apart() -> None:
     dedup, clock = burst(min_matches=3), FakeClock()
-    dedup.observe("a", near(0), clock.now(), no_incident)
+    dedup.observe("a", near(0), clock.now(), no_incidents)
     clock.advance(1.0)
-    dedup.observe("b", near(1), clock.now(), no_incident)
+    dedup.observe("b", near(1), clock.now(), no_incidents)
     clock.advance(1.0)
-    outcome = dedup.observe("c", near(2), clock.now(), no_incident)  # close to 2 of 3 needed
+    outcome = dedup.observe("c", near(2), clock.now(), no_incidents)  # close to 2 of 3 needed
     assert not outcome.decision.is_duplicate
     assert sorted(set(dedup.window.group_ids)) == ["a", "b", "c"]
 
@@ -206,9 +202,9 @@ def test_burst_ticket_close_to_fewer_than_min_matches_tickets_stays_apart() -> N
 def test_burst_ticket_close_to_min_matches_tickets_links_them_into_one_group() -> None:
     dedup, clock = burst(min_matches=3), FakeClock()
     for i in range(3):
-        dedup.observe(f"t{i}", near(i), clock.now(), no_incident)
+        dedup.observe(f"t{i}", near(i), clock.now(), no_incidents)
         clock.advance(1.0)
-    outcome = dedup.observe("t3", near(3), clock.now(), no_incident)
+    outcome = dedup.observe("t3", near(3), clock.now(), no_incidents)
     assert outcome.decision.is_duplicate
     assert {outcome.decision.group_id, *outcome.decision.merged_groups} == {"t0", "t1", "t2"}
     assert outcome.group_size == 4
@@ -237,7 +233,7 @@ def test_burst_never_merges_a_group_that_has_an_incident_into_another() -> None:
         window.add(f"i{i}", "incident", near(i), 0.0)
     window.add("x", "x", near(4), 0.0)
     window.add("y", "y", near(5), 0.0)
-    decision = window.decide(near(6), 0.8, "new", lambda g: g == "incident", BURST, 3)
+    decision = window.decide(near(6), 0.8, "new", {"incident"}.intersection, BURST, 3)
     assert decision.group_id == "incident"
     assert sorted(decision.merged_groups) == ["x", "y"]
 
@@ -245,7 +241,7 @@ def test_burst_never_merges_a_group_that_has_an_incident_into_another() -> None:
 def test_a_chain_of_neighbours_is_no_burst() -> None:
     dedup, clock = burst(min_matches=2), FakeClock()
     for i, vector in enumerate(chain(11)):  # each ticket close to one earlier ticket only
-        dedup.observe(f"t{i}", vector, clock.now(), no_incident)
+        dedup.observe(f"t{i}", vector, clock.now(), no_incidents)
         clock.advance(1.0)
     assert len(set(dedup.window.group_ids)) == 11
 
@@ -254,7 +250,7 @@ def test_burst_of_ten_in_five_minutes_opens_an_incident_at_the_tenth() -> None:
     dedup, clock = burst(incident_after=9), FakeClock()
     actions = []
     for i in range(12):
-        actions.append(dedup.observe(f"t{i}", near(i), clock.now(), no_incident).action)
+        actions.append(dedup.observe(f"t{i}", near(i), clock.now(), no_incidents).action)
         clock.advance(25.0)  # 12 tickets in 275 s
     assert actions[:9] == [IncidentAction.NONE] * 9
     assert actions[9] is IncidentAction.CREATE
@@ -264,7 +260,7 @@ def test_the_same_tickets_spread_over_more_than_five_minutes_open_no_incident() 
     dedup, clock = burst(incident_after=9), FakeClock()
     actions = []
     for i in range(20):
-        actions.append(dedup.observe(f"t{i}", near(i), clock.now(), no_incident).action)
+        actions.append(dedup.observe(f"t{i}", near(i), clock.now(), no_incidents).action)
         clock.advance(40.0)  # at most 8 tickets in any 5 minutes
     assert IncidentAction.CREATE not in actions
     assert max(dedup.window.group_size(g) for g in dedup.window.group_ids) <= 8
@@ -290,9 +286,9 @@ def burst_with(usual: UsualRate | None) -> Deduplicator:
 def test_burst_counts_only_the_tickets_above_the_topics_usual_rate(usual, linked) -> None:
     dedup, clock = burst_with(usual), FakeClock()
     for i in range(4):
-        dedup.observe(f"t{i}", near(i), clock.now(), no_incident)
+        dedup.observe(f"t{i}", near(i), clock.now(), no_incidents)
         clock.advance(1.0)
-    outcome = dedup.observe("t4", near(4), clock.now(), no_incident)
+    outcome = dedup.observe("t4", near(4), clock.now(), no_incidents)
     assert outcome.decision.is_duplicate is linked
     assert (len(set(dedup.window.group_ids)) == 1) is linked
 
@@ -310,9 +306,9 @@ def test_outside_a_burst_only_near_copies_link(near_copy, second, linked) -> Non
         0.8, 300.0, 9, dimension=DIM, rule=BURST, min_matches=3, near_copy=near_copy
     )
     clock = FakeClock()
-    dedup.observe("first", near(0), clock.now(), no_incident)
+    dedup.observe("first", near(0), clock.now(), no_incidents)
     clock.advance(1.0)
-    outcome = dedup.observe("second", second, clock.now(), no_incident)
+    outcome = dedup.observe("second", second, clock.now(), no_incidents)
     assert outcome.decision.is_duplicate is linked
     assert outcome.group_size == (2 if linked else 1)
 
@@ -337,9 +333,9 @@ def test_a_ticket_close_to_tickets_that_are_not_close_to_one_another_is_no_burst
     dedup = Deduplicator(0.6, 300.0, 9, dimension=DIM, rule=BURST, min_matches=3, cohesion=cohesion)
     clock = FakeClock()
     for i, spoke in enumerate(star(4)):  # lone tickets: each pair at 0.5
-        assert not dedup.observe(f"s{i}", spoke, clock.now(), no_incident).decision.is_duplicate
+        assert not dedup.observe(f"s{i}", spoke, clock.now(), no_incidents).decision.is_duplicate
         clock.advance(1.0)
-    outcome = dedup.observe("centre", unit(1), clock.now(), no_incident)  # close to all 4
+    outcome = dedup.observe("centre", unit(1), clock.now(), no_incidents)  # close to all 4
     assert outcome.decision.is_duplicate is linked
     assert outcome.group_size == (5 if linked else 1)
 
@@ -348,9 +344,9 @@ def test_a_cohesive_burst_still_links_under_the_cohesion_rule() -> None:
     dedup = Deduplicator(0.8, 300.0, 9, dimension=DIM, rule=BURST, min_matches=3, cohesion=0.9)
     clock = FakeClock()
     for i in range(4):
-        dedup.observe(f"t{i}", near(i), clock.now(), no_incident)
+        dedup.observe(f"t{i}", near(i), clock.now(), no_incidents)
         clock.advance(1.0)
-    assert dedup.observe("t4", near(4), clock.now(), no_incident).group_size == 5
+    assert dedup.observe("t4", near(4), clock.now(), no_incidents).group_size == 5
 
 
 def test_cohesion_compares_only_the_most_similar_close_tickets() -> None:
@@ -380,7 +376,7 @@ def test_a_chain_grown_by_dense_tickets_opens_no_incident_under_cohesion(cohesio
     dedup = Deduplicator(0.8, 300.0, 9, dimension=DIM, rule=BURST, cohesion=cohesion)
     clock, outcomes = FakeClock(), []
     for i, vector in enumerate(rotating(12, 12.0)):
-        outcomes.append(dedup.observe(f"t{i}", vector, clock.now(), no_incident))
+        outcomes.append(dedup.observe(f"t{i}", vector, clock.now(), no_incidents))
         clock.advance(1.0)
     assert outcomes[-1].group_size == 12  # one group either way
     assert (IncidentAction.CREATE in [o.action for o in outcomes]) is opened
@@ -396,7 +392,7 @@ def test_the_usual_rate_is_computed_only_for_a_ticket_that_may_be_dense() -> Non
 
     dedup, clock = burst_with(Counted(np.stack([unit(0, 0, 0, 1)] * 10))), FakeClock()
     for i in range(4):  # close to 0, 1, 2, then 3 earlier tickets
-        dedup.observe(f"t{i}", near(i), clock.now(), no_incident)
+        dedup.observe(f"t{i}", near(i), clock.now(), no_incidents)
         clock.advance(1.0)
     assert asked == [3]  # the reference was scanned once, for the fourth ticket
 
@@ -431,11 +427,11 @@ def test_a_significant_burst_is_unlikely_in_ordinary_traffic_of_the_windows_size
     usual = UsualRate(reference, significance=4.0)  # a one-in-10,000 chance
     dedup, clock = burst_with(usual), FakeClock()
     for i in range(busy):  # another topic, as usual as it gets: never a burst itself
-        dedup.observe(f"b{i}", FAR, clock.now(), no_incident)
+        dedup.observe(f"b{i}", FAR, clock.now(), no_incidents)
     for i in range(earlier):
-        dedup.observe(f"t{i}", near(i), clock.now(), no_incident)
+        dedup.observe(f"t{i}", near(i), clock.now(), no_incidents)
         clock.advance(1.0)
-    outcome = dedup.observe("new", near(earlier), clock.now(), no_incident)
+    outcome = dedup.observe("new", near(earlier), clock.now(), no_incidents)
     assert outcome.decision.is_duplicate is linked
     largest = max(dedup.window.group_size(g) for g in dedup.window.group_ids)
     assert largest == (earlier + 1 if linked else 1)
@@ -490,7 +486,7 @@ def test_a_burst_of_a_usual_topic_opens_no_incident(reference, opened) -> None:
     dedup, clock = burst_of_new(reference), FakeClock()
     actions = []
     for i in range(12):
-        actions.append(dedup.observe(f"t{i}", near(i), clock.now(), no_incident).action)
+        actions.append(dedup.observe(f"t{i}", near(i), clock.now(), no_incidents).action)
         clock.advance(20.0)  # 12 tickets in 220 s
     assert (IncidentAction.CREATE in actions) is opened
     assert (len(set(dedup.window.group_ids)) < 12) is opened
@@ -500,13 +496,13 @@ def test_a_usual_ticket_joins_nothing_but_still_counts_for_new_ones() -> None:
     # only near(0) itself is usual: the other near() tickets sit at cosine <= 0.995 from it
     dedup, clock = burst_of_new(np.stack([near(0)]), threshold=0.999), FakeClock()
     for i in (0, 1, 2):
-        dedup.observe(f"t{i}", near(i), clock.now(), no_incident)
+        dedup.observe(f"t{i}", near(i), clock.now(), no_incidents)
         clock.advance(1.0)
-    usual = dedup.observe("u", near(0), clock.now(), no_incident)  # close to 3, but usual
+    usual = dedup.observe("u", near(0), clock.now(), no_incidents)  # close to 3, but usual
     assert (usual.decision.is_duplicate, usual.decision.group_id) == (False, "u")
     assert usual.decision.similarity > 0.8  # still reported
     clock.advance(1.0)
-    new = dedup.observe("t3", near(3), clock.now(), no_incident)  # close to 4: a burst
+    new = dedup.observe("t3", near(3), clock.now(), no_incidents)  # close to 4: a burst
     assert new.decision.is_duplicate
     assert new.group_size == 5  # t0-t2, the usual ticket and t3 linked
 
@@ -536,9 +532,9 @@ def test_an_unknown_rule_is_rejected() -> None:
 
 def test_ticket_bridging_two_groups_merges_them() -> None:
     dedup = Deduplicator(threshold=0.6, incident_after=10, dimension=DIM, rule=LINK)
-    dedup.observe("a", unit(1, 0), 0.0, no_incident)
-    dedup.observe("b", unit(0, 1), 1.0, no_incident)
-    outcome = dedup.observe("bridge", unit(1, 0.9), 2.0, no_incident)
+    dedup.observe("a", unit(1, 0), 0.0, no_incidents)
+    dedup.observe("b", unit(0, 1), 1.0, no_incidents)
+    outcome = dedup.observe("bridge", unit(1, 0.9), 2.0, no_incidents)
     assert outcome.decision.group_id == "a"
     assert outcome.decision.merged_groups == ("b",)
     assert outcome.group_size == 3
@@ -549,37 +545,50 @@ def test_a_group_with_an_incident_absorbs_a_more_similar_group_without_one() -> 
     window = DedupWindow(DIM)
     window.add("a", "a", unit(1, 0), 0.0)
     window.add("b", "b", unit(0, 1), 0.0)
-    decision = window.decide(unit(1, 0.9), 0.6, "new", lambda g: g == "b", rule=LINK)
+    decision = window.decide(unit(1, 0.9), 0.6, "new", {"b"}.intersection, rule=LINK)
     assert decision.group_id == "b"
     assert decision.merged_groups == ("a",)
 
 
 def test_the_incidents_of_every_matching_group_are_looked_up_at_once() -> None:
-    """A ticket close to many groups asks the store once, not once per group, and decides as
-    a per-group lookup would."""
+    """A ticket close to many groups asks the store once, not once per group; the decision
+    says whether the group it joins has an incident, so observing asks nothing more."""
     window = DedupWindow(DIM)
     for i in range(6):
         window.add(f"g{i}", f"g{i}", unit(1, 0.1 * i), 0.0)
     asked: list[list[str]] = []
 
-    def lookup(groups):
+    def lookup(groups: Sequence[str]) -> set[str]:
         asked.append(list(groups))
-        return {g for g in groups if g in {"g3", "g5"}}
+        return {"g3", "g5"}.intersection(groups)
 
-    batched = window.decide(unit(1, 0.2), 0.6, "new", IncidentGroups(lookup), rule=LINK)
-    one_by_one = window.decide(unit(1, 0.2), 0.6, "new", lambda g: g in {"g3", "g5"}, rule=LINK)
+    decision = window.decide(unit(1, 0.2), 0.6, "new", lookup, rule=LINK)
     assert len(asked) == 1 and sorted(asked[0]) == [f"g{i}" for i in range(6)]
-    assert batched == one_by_one
-    assert batched.group_id == "g3"  # the most similar group with an incident
-    assert sorted(batched.merged_groups) == ["g0", "g1", "g2", "g4"]
-    assert IncidentGroups(lookup)("g5") and not IncidentGroups(lookup)("g0")
+    assert decision.group_id == "g3"  # the most similar group with an incident
+    assert decision.joins_incident
+    assert sorted(decision.merged_groups) == ["g0", "g1", "g2", "g4"]
+    assert not window.decide(unit(1, 0.2), 0.6, "new", no_incidents, rule=LINK).joins_incident
+
+
+def test_observing_a_ticket_of_an_incident_group_attaches_it_with_one_lookup() -> None:
+    dedup = Deduplicator(threshold=0.6, incident_after=10, dimension=DIM, rule=LINK)
+    dedup.observe("a", unit(1, 0), 0.0, no_incidents)
+    asked: list[list[str]] = []
+
+    def lookup(groups: Sequence[str]) -> set[str]:
+        asked.append(list(groups))
+        return {"a"}.intersection(groups)
+
+    outcome = dedup.observe("b", unit(1, 0.1), 1.0, lookup)
+    assert (outcome.decision.group_id, outcome.action) == ("a", IncidentAction.ATTACH)
+    assert asked == [["a"]]
 
 
 def test_two_groups_with_their_own_incidents_never_merge() -> None:
     window = DedupWindow(DIM)
     window.add("a", "a", unit(1, 0), 0.0)
     window.add("b", "b", unit(0, 1), 0.0)
-    decision = window.decide(unit(1, 0.9), 0.6, "new", lambda g: True, rule=LINK)
+    decision = window.decide(unit(1, 0.9), 0.6, "new", lambda groups: groups, rule=LINK)
     assert decision.group_id == "a"
     assert decision.merged_groups == ()
 
@@ -683,7 +692,7 @@ def replay(
     incidents: set[str] = set()
     actions = []
     for i, vector in enumerate(vectors):
-        outcome = dedup.observe(f"t{i}", vector, i * step_s, incidents.__contains__)
+        outcome = dedup.observe(f"t{i}", vector, i * step_s, incidents.intersection)
         if outcome.action is IncidentAction.CREATE:
             incidents.add(outcome.decision.group_id)
         actions.append(outcome.action)

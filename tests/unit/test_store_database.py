@@ -42,7 +42,7 @@ def schema_versions(url: str) -> list[str]:
 
 def test_a_new_database_gets_the_newest_schema_version(store_url: str) -> None:
     StateStore.open(store_url, FakeClock()).close()
-    assert HEAD == "0004"
+    assert HEAD == "0005"
     assert schema_versions(store_url) == [HEAD]
 
 

@@ -9,7 +9,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from smart_support.routing import window_scores
-from smart_support.routing.dedup import Deduplicator, DedupOutcome, GroupingRule
+from smart_support.routing.dedup import Deduplicator, DedupOutcome, GroupingRule, no_incidents
 from smart_support.routing.window_scores import CodeIndex
 from tests.floods.samples import DE_LOGIN_503, EN_LOGIN_503, EN_LOGIN_OUTAGE, UNRELATED, texts
 
@@ -45,7 +45,7 @@ def replay(
         0, jitter_s, len(vectors)
     )
     for i, vector in enumerate(vectors):
-        outcome = dedup.observe(f"t{i}", vector, float(times[i]), incidents.__contains__)
+        outcome = dedup.observe(f"t{i}", vector, float(times[i]), incidents.intersection)
         if outcome.action.value == "create":
             incidents.add(outcome.decision.group_id)
         outcomes.append(outcome)
@@ -206,7 +206,7 @@ def test_the_code_index_drops_rows_that_left_the_window() -> None:
     vectors = units(np.random.default_rng(7), 3_000)
     dedup = Deduplicator(0.85, window_s=10.0)  # ~100 tickets at a time
     for i, vector in enumerate(vectors):
-        dedup.observe(f"t{i}", vector, 0.1 * i, lambda group: False)
+        dedup.observe(f"t{i}", vector, 0.1 * i, no_incidents)
     window = dedup.window
     assert 95 < len(window) < 105
     assert window._codes.index.ntotal <= 1.25 * len(window) + 1

@@ -34,6 +34,7 @@ class DedupDecision:
     group_id: str  # the group joined, or the caller's new group id when none matched
     merged_groups: tuple[str, ...]  # other matching groups folded into group_id
     matched_ticket_id: str | None  # most similar window ticket, None when the window is empty
+    joins_incident: bool = False  # group_id already has an incident
 
 
 class GroupingRule(StrEnum):
@@ -65,27 +66,15 @@ def incident_action(group_size: int, incident_after: int, has_incident: bool) ->
     return IncidentAction.NONE
 
 
-class IncidentGroups:
-    """Which dedup groups have an incident, asked for many groups at once: `lookup` answers
-    with the subset of the groups it is given that have one (a store does it in one query).
-
-    A ticket of a busy topic matches dozens of groups; asking about each one in turn would make
-    a route's cost grow with the window. Called with one group, it answers for that group, so
-    it stands wherever a per-group `has_incident` function does."""
-
-    def __init__(self, lookup: Callable[[Sequence[str]], Collection[str]]) -> None:
-        self.lookup = lookup
-
-    def __call__(self, group: str) -> bool:
-        return group in self.lookup([group])
+# Which of the given dedup groups have an incident (any subset, in any order). One call per
+# decision asks about every group it matches: a store answers in one query, however many groups
+# a ticket of a busy topic matches. A set's `intersection` is one.
+IncidentLookup = Callable[[Sequence[str]], Collection[str]]
 
 
-def groups_with_incident(has_incident: Callable[[str], bool], groups: Sequence[str]) -> list[str]:
-    """The groups, in order, that have an incident: one lookup for IncidentGroups."""
-    if isinstance(has_incident, IncidentGroups):
-        found = set(has_incident.lookup(groups)) if groups else set()
-        return [group for group in groups if group in found]
-    return [group for group in groups if has_incident(group)]
+def no_incidents(groups: Sequence[str]) -> Collection[str]:
+    """The lookup of a window without incidents."""
+    return ()
 
 
 class DedupWindow:
@@ -226,7 +215,7 @@ class DedupWindow:
         embedding: np.ndarray,
         threshold: float,
         new_group_id: str,
-        has_incident: Callable[[str], bool] = lambda group: False,
+        incidents: IncidentLookup = no_incidents,
         rule: GroupingRule | str = DEFAULT_RULE,
         min_matches: int = DEFAULT_MIN_MATCHES,
         usual: float | Callable[[], float] = 0.0,
@@ -246,6 +235,7 @@ class DedupWindow:
         With a `near_copy` cosine (BURST only), a ticket that is not dense matches and links
         the groups of its near copies (members above `near_copy`) instead of a formed burst.
 
+        `incidents` answers which of the matching groups have an incident, once per decision.
         The ticket joins the most similar matching group that already has an incident, else
         the most similar matching group. Under LINK, and under BURST for a dense ticket or
         near copies, the other matching groups without an incident are folded into it
@@ -290,12 +280,15 @@ class DedupWindow:
         slots, score = slots[matching], score[matching]
         order = np.lexsort((self._opened[slots], -score))
         ranked = [str(self._slot_ids[s]) for s in slots[order]]
-        with_incident = groups_with_incident(has_incident, ranked)
+        found = set(incidents(ranked))
+        with_incident = [group for group in ranked if group in found]
         target = with_incident[0] if with_incident else ranked[0]
         merged: tuple[str, ...] = ()
         if merges:
-            merged = tuple(g for g in ranked if g != target and g not in with_incident)
-        return DedupDecision(similarity, True, target, merged, self._ids[self._head + best])
+            merged = tuple(g for g in ranked if g != target and g not in found)
+        return DedupDecision(
+            similarity, True, target, merged, self._ids[self._head + best], bool(with_incident)
+        )
 
     def _slot(self, group_id: str) -> int:
         """The group's slot, opening one (a free one first) for a group not seen yet."""
@@ -536,7 +529,7 @@ class Deduplicator:
         ticket_id: str,
         embedding: np.ndarray,
         created_at: float,
-        has_incident: Callable[[str], bool],
+        incidents: IncidentLookup,
     ) -> DedupOutcome:
         """Decide for one new ticket, apply its merges and add it to the window.
 
@@ -558,7 +551,7 @@ class Deduplicator:
             vector,
             self.threshold,
             ticket_id,
-            has_incident,
+            incidents,
             self.rule,
             self.min_matches,
             usual,
@@ -573,7 +566,7 @@ class Deduplicator:
         self.window.merge(decision.group_id, decision.merged_groups)
         self.window.add(ticket_id, decision.group_id, embedding, created_at)
         size = self.window.group_size(decision.group_id)
-        action = incident_action(size, self.incident_after, has_incident(decision.group_id))
+        action = incident_action(size, self.incident_after, decision.joins_incident)
         if action is IncidentAction.CREATE and not self._is_cluster(decision.group_id):
             action = IncidentAction.NONE  # a chain of similar tickets, not one problem
         return DedupOutcome(decision, size, action)

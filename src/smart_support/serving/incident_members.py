@@ -9,6 +9,7 @@ place. The ticket ledger calls these inside its serialized routing and resolve t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -38,10 +39,27 @@ _REOPEN = sa.text(
 )
 
 
-def incident_of_group(conn: Connection, group_id: str) -> str | None:
-    return conn.execute(
-        sa.text("SELECT incident_id FROM incidents WHERE group_id = :group"), {"group": group_id}
-    ).scalar()
+@dataclass(frozen=True)
+class IncidentHead:
+    """What joining an incident reads of it."""
+
+    incident_id: str
+    group_id: str
+    status: str
+    owner_ticket_id: str | None
+
+
+_HEADS_OF_GROUPS = sa.text(
+    "SELECT incident_id, group_id, status, owner_ticket_id FROM incidents WHERE group_id IN :groups"
+).bindparams(sa.bindparam("groups", expanding=True))
+
+
+def incidents_of_groups(conn: Connection, groups: Sequence[str]) -> dict[str, IncidentHead]:
+    """The incidents of those dedup groups that have one, by group: one query however many."""
+    if not groups:
+        return {}
+    rows = conn.execute(_HEADS_OF_GROUPS, {"groups": list(groups)})
+    return {row.group_id: IncidentHead(*row) for row in rows}
 
 
 def open_incident(conn: Connection, group_id: str, now: float) -> str:
@@ -63,18 +81,15 @@ def open_incident(conn: Connection, group_id: str, now: float) -> str:
     return str(params["incident"])
 
 
-def join_incident(conn: Connection, group_id: str) -> tuple[IncidentEvent, MemberChange]:
-    """The group's new tickets join its incident; a resolved incident reopens."""
-    incident = incident_of_group(conn, group_id)
-    if incident is None:  # ATTACH is only decided for a group that has one
-        return IncidentEvent.NONE, MemberChange(frozenset(), 0)
-    _link_group(conn, incident, group_id)
-    head = incident_head(conn, incident)
+def join_incident(conn: Connection, head: IncidentHead) -> tuple[IncidentEvent, MemberChange]:
+    """The group's new tickets join its incident (`head`, read in this transaction); a
+    resolved incident reopens."""
+    _link_group(conn, head.incident_id, head.group_id)
     reopened = head.status == "resolved"
     if reopened:
-        conn.execute(_REOPEN, {"id": incident})
+        conn.execute(_REOPEN, {"id": head.incident_id})
     event = IncidentEvent.REOPENED if reopened else IncidentEvent.NONE
-    return event, settle_members(conn, incident, head.owner_ticket_id)
+    return event, settle_members(conn, head.incident_id, head.owner_ticket_id)
 
 
 def _link_group(conn: Connection, incident_id: str, group_id: str) -> None:
@@ -96,27 +111,23 @@ def incident_head(conn: Connection, incident_id: str) -> Any:
 
 
 def settle_members(conn: Connection, incident_id: str, owner: str | None) -> MemberChange:
-    """Keep the owner while it is unresolved, else choose one (the earliest member holding a
-    slot, else the earliest unresolved one); link every other unresolved member."""
-    members = conn.execute(
-        sa.text(
-            "SELECT ticket_id, status FROM tickets WHERE incident_id = :id "
-            "AND status IN ('assigned', 'waiting', 'linked') ORDER BY seq"
-        ),
-        {"id": incident_id},
-    ).all()
-    if not members:
-        return MemberChange(frozenset(), 0)
+    """Keep the owner while it holds a slot or waits, else choose one (the earliest member
+    holding a slot, else the earliest waiting, else the earliest linked one); link every
+    other member that holds a slot or waits. Only those members are read, not the linked ones
+    (but the earliest, when no other is left), so the cost does not grow with the incident."""
+    members = conn.execute(_ACTIVE_MEMBERS, {"id": incident_id}).all()
     status: dict[str, str] = {str(t): str(s) for t, s in members}
-    if owner not in status or status[owner] == "linked":
+    if owner not in status:
         holding = [t for t, s in members if s == "assigned"]
         waiting = [t for t, s in members if s == "waiting"]
-        owner = (holding or waiting or [members[0][0]])[0]
+        owner = (holding or waiting or [_first_linked(conn, incident_id)])[0]
+        if owner is None:
+            return MemberChange(frozenset(), 0)
         conn.execute(
             sa.text("UPDATE incidents SET owner_ticket_id = :owner WHERE incident_id = :id"),
             {"owner": owner, "id": incident_id},
         )
-    joining = [t for t, s in members if t != owner and s != "linked"]
+    joining = [t for t, _ in members if t != owner]
     if joining:
         conn.execute(
             sa.text(
@@ -128,19 +139,29 @@ def settle_members(conn: Connection, incident_id: str, owner: str | None) -> Mem
     return MemberChange(frozenset(joining), freed)
 
 
+# Ordered as the index tickets_by_member_status (revision 0005) is, so that SQLite reads it
+# rather than every member through tickets_by_incident; the order within each status is seq's.
+_ACTIVE_MEMBERS = sa.text(
+    "SELECT ticket_id, status FROM tickets WHERE incident_id = :id "
+    "AND status IN ('assigned', 'waiting') ORDER BY status, seq"
+)
+_FIRST_LINKED = sa.text(
+    "SELECT ticket_id FROM tickets WHERE incident_id = :id AND status = 'linked' "
+    "ORDER BY seq LIMIT 1"
+)
+
+
+def _first_linked(conn: Connection, incident_id: str) -> str | None:
+    return conn.execute(_FIRST_LINKED, {"id": incident_id}).scalar()
+
+
 def hand_over(conn: Connection, ticket_id: str, row: Any) -> str | None:
     """When `ticket_id` owned an open incident: its earliest linked member takes its slot or
     queue place and becomes the owner; the new owner's id (None: not an owner, or no one)."""
     head = incident_head(conn, row.incident_id)
     if head is None or head.status != "open" or head.owner_ticket_id != ticket_id:
         return None
-    successor = conn.execute(
-        sa.text(
-            "SELECT ticket_id FROM tickets WHERE incident_id = :id AND status = 'linked' "
-            "ORDER BY seq LIMIT 1"
-        ),
-        {"id": row.incident_id},
-    ).scalar()
+    successor = _first_linked(conn, row.incident_id)
     if successor is None:
         return None
     conn.execute(

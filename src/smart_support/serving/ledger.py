@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,14 +29,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from smart_support.clock import Clock
-from smart_support.routing.dedup import DedupDecision, IncidentAction, IncidentGroups
+from smart_support.routing.dedup import DedupDecision, IncidentAction
 from smart_support.routing.skills import Agent, TicketNeed, assign_tickets, routing_category
 from smart_support.serving.database import Database, storable
 from smart_support.serving.incident_members import (
     IncidentEvent,
+    IncidentHead,
     MemberChange,
     hand_over,
     incident_head,
+    incidents_of_groups,
     join_incident,
     open_incident,
     settle_members,
@@ -223,10 +225,14 @@ class TicketLedger:
     ) -> tuple[IncidentEvent, MemberChange]:
         """Store one ticket in its dedup group; what it did to the group's incident, and which
         members that linked (and how many agent slots it freed)."""
+        heads: dict[str, IncidentHead] = {}
 
-        has_incident = IncidentGroups(lambda groups: _groups_with_incident(conn, groups))
+        def incidents(groups: Sequence[str]) -> Collection[str]:
+            heads.update(incidents_of_groups(conn, groups))
+            return heads.keys()
+
         vector = np.asarray(ticket.embedding, dtype=np.float32)
-        outcome = self._window.dedup.observe(ticket.ticket_id, vector, now, has_incident)
+        outcome = self._window.dedup.observe(ticket.ticket_id, vector, now, incidents)
         decision = outcome.decision
         _record_merges(conn, decision, now)
         seq = conn.execute(
@@ -255,7 +261,7 @@ class TicketLedger:
             incident = open_incident(conn, decision.group_id, now)
             return IncidentEvent.OPENED, settle_members(conn, incident, None)
         if outcome.action is IncidentAction.ATTACH:
-            return join_incident(conn, decision.group_id)
+            return join_incident(conn, heads[decision.group_id])
         return IncidentEvent.NONE, MemberChange(frozenset(), 0)
 
     def _assign(self, conn: Connection, tickets: Sequence[NewTicket]) -> None:
@@ -412,13 +418,6 @@ def _set_assigned(conn: Connection, ticket_id: str, agent_id: str) -> None:
         sa.text("UPDATE tickets SET status = 'assigned', agent_id = :agent WHERE ticket_id = :id"),
         {"agent": agent_id, "id": ticket_id},
     )
-
-
-def _groups_with_incident(conn: Connection, groups: Sequence[str]) -> set[str]:
-    query = sa.text("SELECT group_id FROM incidents WHERE group_id IN :groups").bindparams(
-        sa.bindparam("groups", expanding=True)
-    )
-    return {row[0] for row in conn.execute(query, {"groups": list(groups)})}
 
 
 _MERGE_GROUPS = sa.text(
