@@ -3,11 +3,15 @@ On each backend (an SQLite file and a PostgreSQL database: the `store_url` fixtu
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 
 import pytest
 
 from smart_support.routing.skills import Agent
+from smart_support.serving import incident_members
+from smart_support.serving.database import Database
 from smart_support.serving.incidents import BadPageRequest
 from smart_support.serving.store import StateStore
 from tests.fakes import FakeClock
@@ -339,3 +343,29 @@ def test_migration_0002_gives_old_incidents_an_owner_and_counts_the_queue(
         assert store.ledger.record_routing([ticket("c")])[0].queue_position == 2
     finally:
         store.close()
+
+
+# --- cost: joining reads what it changes, not every member --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("statement", "plan"),
+    [
+        (incident_members._ACTIVE_MEMBERS, "tickets_by_member_status (incident_id=? AND status=?)"),
+        (incident_members._FIRST_LINKED, "tickets_by_member_status (incident_id=? AND status=?)"),
+        (incident_members._LINK_GROUP, "tickets_by_group (group_id=? AND incident_id=?)"),
+    ],
+    ids=["members holding a slot or waiting", "earliest linked member", "group's new tickets"],
+)
+def test_joining_an_incident_reads_no_linked_member(tmp_path, statement, plan) -> None:
+    """A flood's route stays flat as its incident grows: SQLite finds the rows a join changes
+    through an index on their status, not by reading every member (measured:
+    benchmarks/flood_route.py)."""
+    path = tmp_path / "state.db"
+    Database(f"sqlite:///{path}").ensure_schema()
+    with closing(sqlite3.connect(path)) as conn:
+        steps = conn.execute(f"EXPLAIN QUERY PLAN {statement.text}", PLAN_PARAMS).fetchall()
+    assert [step[-1] for step in steps] == [f"SEARCH tickets USING INDEX {plan}"]
+
+
+PLAN_PARAMS = {"id": "i", "incident": "i", "group": "g"}

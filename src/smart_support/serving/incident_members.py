@@ -94,13 +94,12 @@ def join_incident(conn: Connection, head: IncidentHead) -> tuple[IncidentEvent, 
 
 def _link_group(conn: Connection, incident_id: str, group_id: str) -> None:
     """The group's tickets not in the incident yet (the new one, merged groups) join it."""
-    conn.execute(
-        sa.text(
-            "UPDATE tickets SET incident_id = :incident "
-            "WHERE group_id = :group AND incident_id IS NULL"
-        ),
-        {"incident": incident_id, "group": group_id},
-    )
+    conn.execute(_LINK_GROUP, {"incident": incident_id, "group": group_id})
+
+
+_LINK_GROUP = sa.text(
+    "UPDATE tickets SET incident_id = :incident WHERE group_id = :group AND incident_id IS NULL"
+)
 
 
 def incident_head(conn: Connection, incident_id: str) -> Any:
