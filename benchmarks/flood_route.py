@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import ROOT, json_of_checkout, machine, percentiles, write_json
-from benchmarks.route_window import DIM, STEP_S, SteppingClock, fill_window
+from benchmarks.route_window import DIM, STEP_S, SteppingClock, fill_window, served_store
 
 STRETCH = 100  # routes per reported stretch
 NOISE = 0.01  # per-component noise of a report around the problem's direction
@@ -35,26 +35,16 @@ def measure(tickets: int, backlog: int, seed: int = 0) -> dict[str, dict[str, fl
     import faiss
     from threadpoolctl import threadpool_limits
 
-    from smart_support.config import compose_config
     from smart_support.serving.records import NewTicket
-    from smart_support.serving.settings import ServeSettings
-    from smart_support.serving.store import StateStore
 
     faiss.omp_set_num_threads(1)  # as the service (ServeSettings.blas_threads)
-    settings = ServeSettings.from_config(compose_config().serve)
     rng = np.random.default_rng(seed)
     clock = SteppingClock(1_000_000.0)
     problem = rng.standard_normal(DIM).astype(np.float32)
     problem /= np.linalg.norm(problem)
     cpu = []
     with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=1, user_api="blas"):
-        store = StateStore.open(
-            f"sqlite:///{tmp}/state.db",
-            clock,
-            agents=settings.agents,
-            dedup=settings.dedup,
-            min_affinity=settings.routing.min_affinity,
-        )
+        store, settings = served_store(tmp, clock)
         fill_window(store.database, list(settings.agents), backlog, clock.t, rng)
         for i in range(tickets):
             clock.t += STEP_S

@@ -22,6 +22,7 @@ benchmarks/results/route_window[_real].json.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -134,6 +135,7 @@ def fill_window(
         insert_rows(conn, rows)
 
 
+@functools.cache  # embedded once per process, whatever the number of sizes
 def real_vectors() -> tuple[np.ndarray, np.ndarray]:
     """Real tickets as the served dedup encoder embeds them: the other prepared splits (the
     window's pool) and the test split (the routed tickets, none of them in the window)."""
@@ -154,23 +156,13 @@ def measure(
     in service; otherwise random unit vectors, which never group."""
     from threadpoolctl import threadpool_limits
 
-    from smart_support.config import compose_config
     from smart_support.serving.records import NewTicket
-    from smart_support.serving.settings import ServeSettings
-    from smart_support.serving.store import StateStore
 
-    settings = ServeSettings.from_config(compose_config().serve)
     rng = np.random.default_rng(seed)
     now = 1_000_000.0
     clock = SteppingClock(now)
     with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=1, user_api="blas"):
-        store = StateStore.open(
-            f"sqlite:///{tmp}/state.db",
-            clock,
-            agents=settings.agents,
-            dedup=settings.dedup,
-            min_affinity=settings.routing.min_affinity,
-        )
+        store, settings = served_store(tmp, clock)
         pool, routed = real_vectors() if real else (None, None)
         fill_window(store.database, list(settings.agents), size, now, rng, jitter_s, pool)
         if routed is None:
@@ -191,6 +183,24 @@ def measure(
                 cpu.append(1000 * (time.thread_time() - start_cpu))
         store.close()
     return wall, cpu
+
+
+def served_store(directory: str, clock: SteppingClock) -> tuple[Any, Any]:
+    """A state store (an SQLite file in `directory`) with conf/serve's roster and dedup rule,
+    and the serve settings."""
+    from smart_support.config import compose_config
+    from smart_support.serving.settings import ServeSettings
+    from smart_support.serving.store import StateStore
+
+    settings = ServeSettings.from_config(compose_config().serve)
+    store = StateStore.open(
+        f"sqlite:///{directory}/state.db",
+        clock,
+        agents=settings.agents,
+        dedup=settings.dedup,
+        min_affinity=settings.routing.min_affinity,
+    )
+    return store, settings
 
 
 def run(

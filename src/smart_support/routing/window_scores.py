@@ -14,10 +14,10 @@ index is asked for more rows (1,024), and only when even those may not hold ever
 matters is the whole float32 product computed instead.
 Whatever a decision reads (the best row and its score, the rows above its threshold) is thus
 what the float32 product gives. The burst rule's usual rate counts its reference tickets above
-the threshold the same way (`dedup.UsualRate`). Both compute each row's product with `np.vecdot`, one row at a
-time, so a row's score does not depend on where it sits or how many rows are computed with it
-(a BLAS matrix-vector product can round two identical rows differently, which would break ties
-between copies of one ticket differently).
+the threshold the same way (`dedup.UsualRate`). Both compute each row's product with
+`np.vecdot`, one row at a time, so a row's score does not depend on where it sits or how many
+rows are computed with it (a BLAS matrix-vector product can round two identical rows
+differently, which would break ties between copies of one ticket differently).
 
 The bound. A row x has codes c = round(SCALE * x) (clipped to ±127), so c / SCALE = x + d with
 d the row's rounding error, known when the row is added. The index returns ||c - SCALE * q||²

@@ -41,17 +41,20 @@ _REOPEN = sa.text(
 
 @dataclass(frozen=True)
 class IncidentHead:
-    """What joining an incident reads of it."""
+    """An incident's row: what joining, resolving and handing over read of it."""
 
     incident_id: str
     group_id: str
     status: str
     owner_ticket_id: str | None
+    title: str
 
 
-_HEADS_OF_GROUPS = sa.text(
-    "SELECT incident_id, group_id, status, owner_ticket_id FROM incidents WHERE group_id IN :groups"
-).bindparams(sa.bindparam("groups", expanding=True))
+_HEAD = "SELECT incident_id, group_id, status, owner_ticket_id, title FROM incidents"
+_HEADS_OF_GROUPS = sa.text(f"{_HEAD} WHERE group_id IN :groups").bindparams(
+    sa.bindparam("groups", expanding=True)
+)
+_HEAD_OF_INCIDENT = sa.text(f"{_HEAD} WHERE incident_id = :id")
 
 
 def incidents_of_groups(conn: Connection, groups: Sequence[str]) -> dict[str, IncidentHead]:
@@ -102,11 +105,9 @@ _LINK_GROUP = sa.text(
 )
 
 
-def incident_head(conn: Connection, incident_id: str) -> Any:
-    return conn.execute(
-        sa.text("SELECT status, owner_ticket_id, title FROM incidents WHERE incident_id = :id"),
-        {"id": incident_id},
-    ).first()
+def incident_head(conn: Connection, incident_id: str) -> IncidentHead | None:
+    row = conn.execute(_HEAD_OF_INCIDENT, {"id": incident_id}).first()
+    return None if row is None else IncidentHead(*row)
 
 
 def settle_members(conn: Connection, incident_id: str, owner: str | None) -> MemberChange:
