@@ -32,19 +32,15 @@ NOISE = 0.01  # per-component noise of a report around the problem's direction
 
 def measure(tickets: int, backlog: int, seed: int = 0) -> dict[str, dict[str, float]]:
     """CPU ms per route by the members the incident had, in stretches of STRETCH routes."""
-    import faiss
-    from threadpoolctl import threadpool_limits
-
     from smart_support.serving.records import NewTicket
 
-    faiss.omp_set_num_threads(1)  # as the service (ServeSettings.blas_threads)
     rng = np.random.default_rng(seed)
     clock = SteppingClock(1_000_000.0)
     problem = rng.standard_normal(DIM).astype(np.float32)
     problem /= np.linalg.norm(problem)
     cpu = []
-    with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=1, user_api="blas"):
-        store, settings = served_store(tmp, clock)
+    with tempfile.TemporaryDirectory() as tmp:
+        store, settings = served_store(tmp, clock)  # and the service's threads
         fill_window(store.database, list(settings.agents), backlog, clock.t, rng)
         for i in range(tickets):
             clock.t += STEP_S

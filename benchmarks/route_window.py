@@ -154,14 +154,12 @@ def measure(
     waits; SQLite's WAL commit does not wait for the disk). `real`: real tickets fill the
     window and are routed (`real_vectors`), so groups, merges and incidents form as they do
     in service; otherwise random unit vectors, which never group."""
-    from threadpoolctl import threadpool_limits
-
     from smart_support.serving.records import NewTicket
 
     rng = np.random.default_rng(seed)
     now = 1_000_000.0
     clock = SteppingClock(now)
-    with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=1, user_api="blas"):
+    with tempfile.TemporaryDirectory() as tmp:
         store, settings = served_store(tmp, clock)
         pool, routed = real_vectors() if real else (None, None)
         fill_window(store.database, list(settings.agents), size, now, rng, jitter_s, pool)
@@ -187,9 +185,10 @@ def measure(
 
 def served_store(directory: str, clock: SteppingClock) -> tuple[Any, Any]:
     """A state store (an SQLite file in `directory`) with conf/serve's roster and dedup rule,
-    and the serve settings."""
+    and the serve settings; this process then runs BLAS and faiss on the service's threads
+    (`blas_threads`: one, where faiss would otherwise start one per core)."""
     from smart_support.config import compose_config
-    from smart_support.serving.settings import ServeSettings
+    from smart_support.serving.settings import ServeSettings, limit_threads
     from smart_support.serving.store import StateStore
 
     settings = ServeSettings.from_config(compose_config().serve)
@@ -200,6 +199,7 @@ def served_store(directory: str, clock: SteppingClock) -> tuple[Any, Any]:
         dedup=settings.dedup,
         min_affinity=settings.routing.min_affinity,
     )
+    limit_threads(settings)
     return store, settings
 
 

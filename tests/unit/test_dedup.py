@@ -24,6 +24,7 @@ from smart_support.routing.dedup import (
     UsualRate,
     cohesive,
     incident_action,
+    is_dense,
     no_incidents,
     surprise,
 )
@@ -402,12 +403,51 @@ def poisson_tail(count: int, mean: float) -> float:
     return 1.0 - sum(math.exp(-mean) * mean**i / math.factorial(i) for i in range(count))
 
 
-@pytest.mark.parametrize(("count", "mean"), [(1, 1.0), (3, 0.05), (4, 2.02), (10, 4.0)])
+@pytest.mark.parametrize(
+    ("count", "mean"), [(0, 1.0), (1, 1.0), (3, 0.05), (4, 2.02), (10, 4.0), (40, 20.2)]
+)
 def test_surprise_is_the_poisson_tail_in_powers_of_ten(count: int, mean: float) -> None:
     assert surprise(count, mean) == pytest.approx(-math.log10(poisson_tail(count, mean)))
 
 
 FAR = unit(0, 0, 0, 1)
+
+
+@pytest.mark.parametrize(("busy", "scans"), [(0, [4]), (300, [])])
+def test_the_reference_is_not_scanned_when_even_its_least_rate_makes_the_count_usual(
+    busy: int, scans: list[int]
+) -> None:
+    """4 close tickets in a window of 304, against 99 reference tickets: even with none of
+    them close the usual count is 304 / 100 = 3.04 and P(>= 4) = 0.35, far above 10^-4, so
+    the answer (no burst) needs no scan. Alone in a window of 4 (mean 0.04) it does need one."""
+    asked: list[int] = []
+
+    class Counted(UsualRate):
+        def expected(self, embedding, threshold, window_size):
+            asked.append(window_size)
+            return super().expected(embedding, threshold, window_size)
+
+    dedup, clock = burst_with(Counted(np.stack([FAR] * 99), significance=4.0)), FakeClock()
+    for i in range(busy):
+        dedup.observe(f"b{i}", FAR, clock.now(), no_incidents)
+    for i in range(4):
+        dedup.observe(f"t{i}", near(i), clock.now(), no_incidents)
+        clock.advance(1.0)
+    asked.clear()  # the busy tickets' own scans: the FAR topic fills the reference
+    outcome = dedup.observe("new", near(4), clock.now(), no_incidents)
+    assert [a - busy for a in asked] == scans
+    assert outcome.decision.is_duplicate is (busy == 0)
+
+
+@pytest.mark.parametrize("significance", [2.0, 4.0, 6.0])
+def test_the_least_usual_rate_never_changes_whether_a_ticket_is_dense(significance) -> None:
+    """Skipping the usual count below its floor gives the answer computing it would give."""
+    for count in range(1, 60):
+        close = np.arange(60) < count
+        for floor in (0.01, 0.5, 1.2, 4.8, 20.0):
+            for expected in (floor, floor * 1.5, floor * 4.0):
+                skipped = is_dense(close, 3, lambda e=expected: e, significance, floor)
+                assert skipped is is_dense(close, 3, expected, significance)
 
 
 @pytest.mark.parametrize(
@@ -440,6 +480,8 @@ def test_a_significant_burst_is_unlikely_in_ordinary_traffic_of_the_windows_size
 def test_the_significance_rate_counts_one_reference_ticket_for_a_topic_never_seen() -> None:
     usual = UsualRate(np.stack([FAR] * 99), significance=4.0)
     assert usual.expected(near(0), 0.8, window_size=300) == pytest.approx(3.0)
+    assert usual.least_expected(300) == pytest.approx(3.0)  # no close ticket: the least
+    assert UsualRate(np.stack([FAR] * 99)).least_expected(300) == 0.0  # without significance
     assert usual.expected(FAR, 0.8, window_size=300) == pytest.approx(300.0)
 
 

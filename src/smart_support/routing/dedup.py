@@ -17,12 +17,13 @@ traffic) out of every group (measured, not served).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
-from scipy.stats import poisson
+from scipy.special import pdtrc
 
 from smart_support.routing.window_scores import CodeIndex
 
@@ -222,6 +223,7 @@ class DedupWindow:
         significance: float | None = None,
         near_copy: float | None = None,
         cohesion: float | None = None,
+        usual_floor: float = 0.0,
     ) -> DedupDecision:
         """Compare one new ticket with the window; the window itself is not changed.
 
@@ -229,7 +231,8 @@ class DedupWindow:
         ticket (UsualRate), or a function that computes it (called only for a ticket close to
         min_matches tickets); the ticket is dense when it is close to min_matches more than
         that, or, with a `significance`, when that many close tickets are so unlikely
-        (`is_dense`). With a `cohesion`, the tickets it is close to must also be close to one
+        (`is_dense`; `usual_floor`, the least `usual` can be, spares computing it when even
+        that would not make the count unlikely). With a `cohesion`, the tickets it is close to must also be close to one
         another: at least that share of their pairs above the threshold (`cohesive`).
 
         With a `near_copy` cosine (BURST only), a ticket that is not dense matches and links
@@ -257,7 +260,9 @@ class DedupWindow:
         centroid = (sums @ query) / np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
         similarity = max(float(sims.max()), float(centroid.max(initial=-1.0)))
         close = sims > threshold
-        dense = rule is GroupingRule.BURST and is_dense(close, min_matches, usual, significance)
+        dense = rule is GroupingRule.BURST and is_dense(
+            close, min_matches, usual, significance, usual_floor
+        )
         if dense and cohesion is not None:
             dense = cohesive(
                 self._vectors[self._head + _closest(rows, sims, close)], threshold, cohesion
@@ -328,14 +333,20 @@ def is_dense(
     min_matches: int,
     usual: float | Callable[[], float] = 0.0,
     significance: float | None = None,
+    usual_floor: float = 0.0,
 ) -> bool:
     """Whether a ticket is close (cosine above threshold: `close`, a mask) to at least
     min_matches tickets more than `usual` (the count expected in ordinary traffic), or, with a
     `significance`, to at least min_matches tickets that ordinary traffic would bring this
     close with probability at most 10**-significance (a Poisson tail with mean `usual`).
-    `usual` may be a function: it is called only when the count reaches min_matches."""
+    `usual` may be a function: it is called only when the count reaches min_matches and, with
+    a `significance`, only when the count would be significant were `usual` as small as it can
+    be (`usual_floor`): the tail only shrinks as its mean grows, so below that the answer is
+    no whatever `usual` is."""
     count = int(np.count_nonzero(close))
     if count < min_matches:  # usual >= 0: neither test can pass
+        return False
+    if significance is not None and surprise(count, usual_floor) < significance:
         return False
     expected = usual() if callable(usual) else usual
     if significance is None:
@@ -374,7 +385,10 @@ def _closest(rows: np.ndarray, sims: np.ndarray, close: np.ndarray) -> np.ndarra
 def surprise(count: int, expected: float) -> float:
     """-log10 of the chance that ordinary traffic, expecting `expected` close tickets (a Poisson
     count), brings at least `count`: 3 means one window in a thousand."""
-    return float(-poisson.logsf(count - 1, expected) / np.log(10))
+    if count <= 0:
+        return 0.0  # every count is at least 0
+    tail = float(pdtrc(count - 1, expected))  # P(X > count - 1); scipy.stats' logsf is ~40x slower
+    return -math.log10(tail) if tail > 0.0 else math.inf
 
 
 class UsualRate:
@@ -404,13 +418,19 @@ class UsualRate:
         _, sims = self._codes.similarities(self.reference, 0, query, threshold)
         return int(np.count_nonzero(sims > threshold))
 
+    def least_expected(self, window_size: int) -> float:
+        """The least `expected` can be for a window of this size: no reference ticket close."""
+        if self.significance is None:
+            return 0.0
+        return window_size / (len(self.reference) + 1)
+
     def expected(self, embedding: np.ndarray, threshold: float, window_size: int) -> float:
         """The close share of the reference times the window size; for the significance test
         with one close reference ticket added (a topic seen never is not impossible: the
         smallest rate is one ticket in the reference, which keeps the Poisson tail finite)."""
         close = self.close_count(embedding, threshold)
         if self.significance is not None:
-            return (close + 1) * window_size / (len(self.reference) + 1)
+            return (close + 1) * self.least_expected(window_size)
         if len(self.reference) == 0:
             return 0.0
         return close * window_size / len(self.reference)
@@ -540,13 +560,14 @@ class Deduplicator:
         self.window.prune(created_at - self.window_s)
         vector = np.asarray(embedding, dtype=np.float32).reshape(self.window.dimension)
         usual: float | Callable[[], float] = 0.0
-        significance = None
+        significance, floor = None, 0.0
         if self.usual_rate is not None and self.rule is GroupingRule.BURST:
             # a scan of the whole reference: only for a ticket that may be dense
             usual = functools.partial(
                 self.usual_rate.expected, vector, self.threshold, len(self.window)
             )
             significance = self.usual_rate.significance
+            floor = self.usual_rate.least_expected(len(self.window))
         decision = self.window.decide(
             vector,
             self.threshold,
@@ -558,6 +579,7 @@ class Deduplicator:
             significance,
             self.near_copy,
             self.cohesion,
+            floor,
         )
         if decision.is_duplicate and self.novelty is not None and self.novelty.is_usual(vector):
             decision = DedupDecision(
