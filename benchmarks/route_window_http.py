@@ -9,9 +9,10 @@ Once they are ready each store gets, by direct inserts: a backlog created ten mi
 outside the window (the roster's 41 slots taken, `--backlog` tickets waiting), then the window:
 that many waiting tickets created over the last five minutes in arrival order (synthetic unit
 vectors: `route_window.window_rows`), and the load test's template tickets are routed. With
-`--real`, real tickets instead: the window's vectors are every prepared split's tickets as the
-served dedup encoder embeds them (drawn with replacement: a 30,000-ticket window repeats each
-about three times), and test-split tickets are routed, so the burst rule meets what it meets
+`--real`, real tickets instead: the window's vectors are the train and validation splits'
+tickets as the served dedup encoder embeds them (`route_window.real_vectors`: each at most once
+while the 7,618 suffice; a 30,000-ticket window repeats each about four times), and test-split
+tickets, none of them in the window, are routed, so the burst rule meets what it meets
 in service (hundreds of tickets above its threshold; random vectors have none). After a
 warm-up (the first route reads the window into the process), `--routes` sequential requests
 go to each server in blocks of 25 that alternate between the servers, so background load
@@ -122,8 +123,8 @@ def fill(
 @dataclass(frozen=True)
 class Traffic:
     """What fills the window and what is routed: synthetic (random unit vectors, the load
-    test's template tickets) or real (every prepared split's tickets as the served dedup
-    encoder embeds them, drawn with replacement, and the test split's tickets routed)."""
+    test's template tickets) or real (the train and validation splits' tickets as the served
+    dedup encoder embeds them, and the test split's tickets routed)."""
 
     pool: np.ndarray | None = None
     tickets: tuple[dict[str, str], ...] = ()
@@ -257,7 +258,8 @@ def run_http(
         "rule": rule or "served (conf/serve)",
         "backlog_waiting": backlog,
         "window_vectors": (
-            "real tickets (all splits, served dedup encoder), inserted directly into the store"
+            "real tickets (train and validation splits, served dedup encoder), inserted directly"
+            " into the store"
             if real
             else "synthetic unit vectors, inserted directly into the store"
         ),
