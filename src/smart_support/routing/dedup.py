@@ -232,8 +232,9 @@ class DedupWindow:
         min_matches tickets); the ticket is dense when it is close to min_matches more than
         that, or, with a `significance`, when that many close tickets are so unlikely
         (`is_dense`; `usual_floor`, the least `usual` can be, spares computing it when even
-        that would not make the count unlikely). With a `cohesion`, the tickets it is close to must also be close to one
-        another: at least that share of their pairs above the threshold (`cohesive`).
+        that would not make the count unlikely). With a `cohesion`, the tickets it is close to
+        must also be close to one another: at least that share of their pairs above the
+        threshold (`cohesive`).
 
         With a `near_copy` cosine (BURST only), a ticket that is not dense matches and links
         the groups of its near copies (members above `near_copy`) instead of a formed burst.
