@@ -51,7 +51,10 @@ class LocalServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 120.0, wait_ready: bool = True) -> LocalServer:
-        """Start the server; wait until /readyz answers 200 (`wait_ready`) or only /livez."""
+        """Start the server; wait until /readyz answers 200 (`wait_ready`) or only /livez.
+        A server that is running already is not started twice (its process would be lost)."""
+        if self.running:
+            raise RuntimeError(f"bentoml serve is already running on {self.url}")
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         command = [
             sys.executable, "-m", "bentoml", "serve", self.service,
@@ -103,8 +106,13 @@ class LocalServer:
         psutil.wait_procs(alive, timeout=timeout_s)
         return self.process.wait(timeout_s)
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def __enter__(self) -> LocalServer:
-        return self.start()
+        """Starts the server unless it runs already (`with server.start(timeout_s=300):`)."""
+        return self if self.running else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
