@@ -12,10 +12,10 @@ is filled by direct inserts of synthetic unit vectors spread over the last five 
 incidents then form as in service), the roster of conf/serve is saturated by the first
 tickets and every other one waits; then `--routes` single tickets are routed one after another
 while the clock advances 10 ms each (100 tickets/s: old tickets leave the window as new ones
-arrive, as in steady traffic). The
-classifier is not involved: this is the cost the window adds to a route. `--baseline` runs
-the same measurement on another checkout's `src/` (e.g. `git archive 78f8fc6 src | tar -x -C
-/tmp/base`) in a child process, so before and after come from the same run; `--rounds N` runs
+arrive, as in steady traffic). The classifier is not involved: this is the cost the window
+adds to a route. `--baseline` runs the same measurement on another checkout's `src/` (e.g.
+`git archive 78f8fc6 src | tar -x -C /tmp/base`) in a child process, so before and after come
+from the same run; `--rounds N` runs
 them in turn N times and reports the median of the rounds' CPU p50s. Writes
 benchmarks/results/route_window[_real].json.
 """
