@@ -1,5 +1,4 @@
-"""Optuna, called directly: stratified k-fold macro-F1, the configured values first, then
-seeded TPE, pruning across folds."""
+"""Optuna, called directly: stratified k-fold macro-F1, seeded TPE, pruning across folds."""
 
 from __future__ import annotations
 
@@ -42,28 +41,6 @@ def suggest(trial: optuna.Trial, space: Mapping[str, Mapping[str, Any]]) -> dict
                 f"search space {name}: unknown type {kind!r} (float, int, categorical)"
             )
     return params
-
-
-def inside(value: Any, spec: Mapping[str, Any]) -> bool:
-    """Whether a parameter value is one a `conf/tune` search-space entry can draw."""
-    if spec["type"] == "categorical":
-        return value in list(spec["choices"])
-    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if spec["type"] == "int":
-        numeric = numeric and float(value).is_integer()
-    return numeric and spec["low"] <= value <= spec["high"]
-
-
-def configured(estimator: Any, space: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The estimator's own values of the searched parameters (the model config's), those the
-    space can draw: the search tries them first, so it never ends below the configuration on
-    its own objective (a parameter outside the space is drawn instead)."""
-    current = estimator.get_params()
-    return {
-        name: current[name]
-        for name, spec in space.items()
-        if name in current and inside(current[name], spec)
-    }
 
 
 def cross_validate(
@@ -114,8 +91,7 @@ def tune(
     """Run (or resume) a study until it holds `n_trials` finished trials.
 
     Several processes may run this on one study in a shared `storage` (PostgreSQL): each sees
-    every worker's trials, and together they stop at `n_trials`. The first trial is the
-    estimator as configured (`configured`), the rest are TPE's.
+    every worker's trials, and together they stop at `n_trials`.
     """
     pruner_cfg = pruner_cfg or {}
     ensure_database(storage)
@@ -147,9 +123,6 @@ def tune(
 
     if remaining > 0 and space:
         log.info("study %s: running up to %d more trial(s)", name, remaining)
-        first = configured(estimator, space)
-        if first:
-            study.enqueue_trial(first, skip_if_exists=True)  # not again when resumed
         # Workers sharing the study (tracking=postgres) stop once it holds n_trials in all.
         stop = optuna.study.MaxTrialsCallback(n_trials, states=finished)
         study.optimize(objective, n_trials=remaining, callbacks=[stop], gc_after_trial=True)
