@@ -30,8 +30,6 @@ import numpy as np
 
 from benchmarks.common import machine, write_json
 
-WARM_UP = 20  # as route_window.measure: the first routes load the window
-
 
 class PartTimes:
     """Seconds spent in each timed part, summed per route."""
@@ -108,7 +106,7 @@ def timing(times: PartTimes) -> Iterator[None]:
 
 
 def run(sizes: list[int], routes: int, real: bool) -> dict[str, dict[str, dict[str, float]]]:
-    from benchmarks.route_window import measure
+    from benchmarks.route_window import WARM_UP, measure
 
     results = {}
     for size in sizes:

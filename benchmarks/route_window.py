@@ -15,9 +15,8 @@ while the clock advances 10 ms each (100 tickets/s: old tickets leave the window
 arrive, as in steady traffic). The classifier is not involved: this is the cost the window
 adds to a route. `--baseline` runs the same measurement on another checkout's `src/` (e.g.
 `git archive 78f8fc6 src | tar -x -C /tmp/base`) in a child process, so before and after come
-from the same run; `--rounds N` runs
-them in turn N times and reports the median of the rounds' CPU p50s. Writes
-benchmarks/results/route_window[_real].json.
+from the same run; `--rounds N` runs them in turn N times and reports the median of the
+rounds' CPU p50s. Writes benchmarks/results/route_window[_real].json.
 """
 
 from __future__ import annotations
@@ -41,6 +40,7 @@ DIM = 384
 WINDOW_S = 300.0
 STEP_S = 0.01  # 100 tickets/s
 CATEGORIES = ("Technical", "Billing", "Legal")
+WARM_UP = 20  # routes not measured: the first ones load the window into the process's cache
 
 
 class SteppingClock:
@@ -165,9 +165,9 @@ def measure(
         pool, routed = real_vectors() if real else (None, None)
         fill_window(store.database, list(settings.agents), size, now, rng, jitter_s, pool)
         if routed is None:
-            vectors = unit_vectors(rng, routes + 20)
+            vectors = unit_vectors(rng, routes + WARM_UP)
         else:
-            vectors = routed[rng.choice(len(routed), routes + 20)]
+            vectors = routed[rng.choice(len(routed), routes + WARM_UP)]
         wall, cpu = [], []
         for i, vector in enumerate(vectors):
             clock.t += STEP_S
@@ -177,7 +177,7 @@ def measure(
             )  # fmt: skip
             start, start_cpu = time.perf_counter(), time.thread_time()
             store.ledger.record_routing([ticket])
-            if i >= 20:  # the first routes load the window into the process's cache
+            if i >= WARM_UP:
                 wall.append(1000 * (time.perf_counter() - start))
                 cpu.append(1000 * (time.thread_time() - start_cpu))
         store.close()

@@ -89,7 +89,7 @@ class LocalServer:
         groups); SIGKILL whatever is still alive after `timeout_s`."""
         import psutil
 
-        if self.process is None or not self.running:
+        if not self.running:
             return None if self.process is None else self.process.returncode
         try:
             tree = [psutil.Process(self.process.pid)]
